@@ -94,6 +94,15 @@ func readFrame(b []byte, max int) (payload []byte, tag byte, n int, err error) {
 }
 
 func parseValue(b []byte, lim Limits, depth int) (Value, int, error) {
+	v, n, err := decodeValue(b, lim, depth)
+	if err != nil {
+		return nil, 0, err
+	}
+	return v, n, nil
+}
+
+// decodeValue does the work of parseValue, which blanks value and n on error.
+func decodeValue(b []byte, lim Limits, depth int) (Value, int, error) {
 	payload, tag, n, err := readFrame(b, lim.MaxSize)
 	if err != nil {
 		return nil, 0, err
