@@ -3,6 +3,8 @@ package tnetstring_test
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -332,5 +334,78 @@ func TestProtocolString(t *testing.T) {
 	if tnetstring.ProtocolJSON.String() != "json" || tnetstring.ProtocolTNetstring.String() != "tnetstring" ||
 		tnetstring.Protocol(7).String() != "Protocol(7)" {
 		t.Error(tnetstring.ProtocolJSON, tnetstring.ProtocolTNetstring, tnetstring.Protocol(7))
+	}
+}
+
+// TestCaptured checks what the real Mongrel2 frames mean, by file name.
+func TestCaptured(t *testing.T) {
+	names := map[string]func(t *testing.T, r tnetstring.Request){
+		"disconnect": func(t *testing.T, r tnetstring.Request) {
+			if !r.IsDisconnect() || r.Path != tnetstring.PathDisconnect {
+				t.Errorf("not a disconnect: %+v", r)
+			}
+		},
+		"upload-start": func(t *testing.T, r tnetstring.Request) {
+			s, okS := r.UploadStart()
+			_, okD := r.UploadDone()
+			if !okS || okD || !strings.HasPrefix(s, "/tmp/upload.") || len(r.Body) != 0 {
+				t.Errorf("start %q %v done %v body %d", s, okS, okD, len(r.Body))
+			}
+		},
+		"upload-done": func(t *testing.T, r tnetstring.Request) {
+			s, okS := r.UploadStart()
+			d, okD := r.UploadDone()
+			if !okS || !okD || s != d || r.Headers.Get("content-length") != "3000" {
+				t.Errorf("start %q %v done %q %v", s, okS, d, okD)
+			}
+		},
+		"dup": func(t *testing.T, r tnetstring.Request) {
+			if h, ok := r.Headers.Lookup("x-dup"); !ok || !reflect.DeepEqual(h.Values, []string{"a", "b"}) {
+				t.Errorf("x-dup = %+v", h)
+			}
+		},
+		"post": func(t *testing.T, r tnetstring.Request) {
+			if string(r.Body) != "abc=def" || r.Method() != "POST" {
+				t.Errorf("%s %q", r.Method(), r.Body)
+			}
+		},
+		"escapes": func(t *testing.T, r tnetstring.Request) {
+			if r.Headers.Get("x-quote") != `a"b\c` || r.Headers.Get("x-utf8") != "é" {
+				t.Errorf("%q %q", r.Headers.Get("x-quote"), r.Headers.Get("x-utf8"))
+			}
+		},
+		"get": func(t *testing.T, r tnetstring.Request) {
+			if r.Method() != "GET" || r.Headers.Get("x-forwarded-for") != "127.0.0.1" || r.IsDisconnect() {
+				t.Errorf("%+v", r)
+			}
+		},
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "capture", "req-*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captures: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := tnetstring.ParseRequest(b, tnetstring.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantProto := tnetstring.ProtocolJSON
+			if strings.Contains(file, "-tnet-") {
+				wantProto = tnetstring.ProtocolTNetstring
+			}
+			if r.Protocol != wantProto {
+				t.Errorf("protocol %v", r.Protocol)
+			}
+			for suffix, check := range names {
+				if strings.HasSuffix(file, "-"+suffix+".bin") {
+					check(t, r)
+				}
+			}
+		})
 	}
 }
