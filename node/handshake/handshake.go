@@ -79,6 +79,7 @@ type Handshake struct {
 
 	mu      sync.Mutex
 	flights map[string]*flight // running Starts by "addr "+remote address and "node "+peer name
+	onWait  func(key string)   // test hook: a Start is about to wait for key; nil outside tests
 }
 
 var _ gen.NetworkHandshake = (*Handshake)(nil)
@@ -242,6 +243,9 @@ func (h *Handshake) claim(key string) (finish func(ok bool), err error) {
 			}, nil
 		}
 		h.mu.Unlock()
+		if h.onWait != nil {
+			h.onWait(key)
+		}
 		if timeout == nil {
 			t := time.NewTimer(h.timeout)
 			defer t.Stop()
