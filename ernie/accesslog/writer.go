@@ -85,19 +85,20 @@ func (w *Writer) Write(e Entry) error {
 }
 
 // WriteLine appends one already formatted line (it should end in '\n').
+// When the path check fails (see Check) the line still goes to the file
+// already open, and the check's error is returned.
 func (w *Writer) WriteLine(line []byte) error {
 	if w.f == nil {
 		return ErrClosed
 	}
+	var checkErr error
 	if w.opts.CheckInterval < 0 || w.now().Sub(w.lastStat) >= w.opts.CheckInterval {
-		if _, err := w.Check(); err != nil {
-			return err
-		}
+		_, checkErr = w.Check()
 	}
 	if _, err := w.f.Write(line); err != nil {
-		return fmt.Errorf("accesslog: write %s: %w", w.path, err)
+		return errors.Join(checkErr, fmt.Errorf("accesslog: write %s: %w", w.path, err))
 	}
-	return nil
+	return checkErr
 }
 
 // Check compares the path with the open file and reopens the path when it

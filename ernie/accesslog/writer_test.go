@@ -178,7 +178,7 @@ func TestWriterStatErrorKeepsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustWrite(t, w, "c") // same file again: no reopen needed
-	if got := readFile(t, path); got != line("a")+line("c") {
+	if got := readFile(t, path); got != line("a")+line("b")+line("c") {
 		t.Fatalf("file: %q", got)
 	}
 }
@@ -206,7 +206,8 @@ func TestWriterReopenFailureKeepsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustWrite(t, w, "c")
-	if got := readFile(t, path); got != line("a")+line("c") {
+	// The lines written while the path was unusable went to the open file.
+	if got := readFile(t, path); got != line("a")+line("b")+"x\n"+line("c") {
 		t.Fatalf("file: %q", got)
 	}
 }
