@@ -314,7 +314,7 @@ func (p *printer) atom(name string) {
 
 // needsQuote reports whether an atom must be quoted (io_lib:quote_atom).
 func needsQuote(name string) bool {
-	if name == "" || reserved[name] || !utf8.ValidString(name) {
+	if name == "" || isReserved(name) || !utf8.ValidString(name) {
 		return true
 	}
 	for i, r := range name {
@@ -337,15 +337,16 @@ func isNameChar(r rune) bool {
 		(r >= '0' && r <= '9') || r == '_' || r == '@'
 }
 
-// reserved holds Erlang's reserved words (OTP 25, no features enabled),
-// which print quoted.
-var reserved = map[string]bool{
-	"after": true, "and": true, "andalso": true, "band": true, "begin": true,
-	"bnot": true, "bor": true, "bsl": true, "bsr": true, "bxor": true,
-	"case": true, "catch": true, "cond": true, "div": true, "end": true,
-	"fun": true, "if": true, "let": true, "not": true, "of": true, "or": true,
-	"orelse": true, "receive": true, "rem": true, "try": true, "when": true,
-	"xor": true,
+// isReserved reports Erlang's reserved words (OTP 25, no features
+// enabled), which print quoted.
+func isReserved(s string) bool {
+	switch s {
+	case "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr",
+		"bxor", "case", "catch", "cond", "div", "end", "fun", "if", "let", "not",
+		"of", "or", "orelse", "receive", "rem", "try", "when", "xor":
+		return true
+	}
+	return false
 }
 
 // binary appends <<"...">> when every byte is printable, else <<1,2,3>>.

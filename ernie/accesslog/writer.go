@@ -118,7 +118,10 @@ func (w *Writer) Check() (reopened bool, err error) {
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return false, fmt.Errorf("accesslog: stat %s: %w", w.path, err)
 	}
-	return true, w.Reopen()
+	if err := w.Reopen(); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Reopen closes the current file and opens the path again, creating it if

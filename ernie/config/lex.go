@@ -175,19 +175,18 @@ func digitVal(r rune) int {
 	return 99
 }
 
-// reserved holds the words erl_scan turns into keywords (OTP 25 with no
-// features enabled); they cannot be unquoted atoms.
-var reserved = map[string]bool{
-	"after": true, "and": true, "andalso": true, "band": true, "begin": true,
-	"bnot": true, "bor": true, "bsl": true, "bsr": true, "bxor": true,
-	"case": true, "catch": true, "cond": true, "div": true, "end": true,
-	"fun": true, "if": true, "let": true, "not": true, "of": true, "or": true,
-	"orelse": true, "receive": true, "rem": true, "try": true, "when": true,
-	"xor": true,
+// isReserved reports whether s is an Erlang reserved word: the words
+// erl_scan turns into keywords (OTP 25 with no features enabled), which
+// cannot be unquoted atoms.
+func isReserved(s string) bool {
+	switch s {
+	case "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr",
+		"bxor", "case", "catch", "cond", "div", "end", "fun", "if", "let", "not",
+		"of", "or", "orelse", "receive", "rem", "try", "when", "xor":
+		return true
+	}
+	return false
 }
-
-// isReserved reports whether s is an Erlang reserved word.
-func isReserved(s string) bool { return reserved[s] }
 
 // next returns the next token.
 func (l *lexer) next() (token, error) {

@@ -131,13 +131,18 @@ func (v *validator) fail(p Pos, sentinel error, format string, args ...any) {
 	v.errs = append(v.errs, &PosError{File: v.file, Line: p.Line, Col: p.Col, Err: sentinel, Msg: fmt.Sprintf(format, args...)})
 }
 
-// keys Ernie reads, with the entry type each applies to (0: all).
-var knownKeys = map[string]Type{
-	"module":    0,
-	"type":      0,
-	"codepaths": Native,
-	"command":   External,
-	"count":     External,
+// keyType reports whether Ernie reads key, and the entry type it applies
+// to (0: all types).
+func keyType(key string) (Type, bool) {
+	switch key {
+	case "module", "type":
+		return 0, true
+	case "codepaths":
+		return Native, true
+	case "command", "count":
+		return External, true
+	}
+	return 0, false
 }
 
 // entry validates one top-level term.
@@ -164,7 +169,7 @@ func (v *validator) entry(n *node) (ModuleSpec, bool) {
 			continue
 		}
 		k := string(key)
-		if _, known := knownKeys[k]; !known {
+		if _, known := keyType(k); !known {
 			v.fail(kn.kid(0).pos, ErrUnknownKey, "unknown key %s (Ernie knows module, type, codepaths, command, count)", quoteAtomText(k))
 			continue
 		}
@@ -201,7 +206,7 @@ func (v *validator) entry(n *node) (ModuleSpec, bool) {
 		return spec, false
 	}
 	for _, k := range order {
-		if want := knownKeys[k]; want != 0 && want != spec.Type {
+		if want, _ := keyType(k); want != 0 && want != spec.Type {
 			v.fail(props[k].pos, ErrUnknownKey, "key %s does not apply to %s entries", k, spec.Type)
 		}
 	}
