@@ -208,3 +208,21 @@ func TestArrayRoundTrip(t *testing.T) {
 		t.Fatalf("empty item: %v", err)
 	}
 }
+
+// TestCapturedRPC decodes the bytes captured from real uWSGI by the peer
+// tests (IMPERIAL_CAPTURE=1): a uwsgi.rpc request and a node's answer.
+func TestCapturedRPC(t *testing.T) {
+	req := testdataSeeds(t, "uwsgi-rpc-request.bin")
+	resp := testdataSeeds(t, "uwsgi-rpc-response.bin")
+	if len(req) != 1 || len(resp) != 1 {
+		t.Fatalf("testdata missing: %d requests, %d responses", len(req), len(resp))
+	}
+	r, n, err := uwsgi.ParseRPCRequest(req[0], uwsgi.Limits{})
+	if err != nil || n != len(req[0]) || string(r.Func) != "hello" || len(r.Args) != 2 {
+		t.Fatalf("captured request: %q %q, %v", r.Func, r.Args, err)
+	}
+	res, n, err := uwsgi.ParseRPCResponse(resp[0], uwsgi.Limits{})
+	if err != nil || n != len(resp[0]) || string(res) != "Hello a,b" {
+		t.Fatalf("captured response: %q, %v", res, err)
+	}
+}
