@@ -71,8 +71,7 @@ func Decode(b []byte, opts DecodeOptions) (term any, n int, err error) {
 		return nil, 0, fmt.Errorf("%w: first byte is %d", ErrVersion, b[0])
 	}
 	var d decoder
-	var stk [8]frame
-	d.init(b, &opts, stk[:0])
+	d.init(b, &opts)
 	d.pos = 1
 	if len(d.b) > 1 && d.b[1] == tagCompressed {
 		return d.compressed()
@@ -89,8 +88,7 @@ func Decode(b []byte, opts DecodeOptions) (term any, n int, err error) {
 // bytes consumed.
 func DecodeTerm(b []byte, opts DecodeOptions) (term any, n int, err error) {
 	var d decoder
-	var stk [8]frame
-	d.init(b, &opts, stk[:0])
+	d.init(b, &opts)
 	v, err := d.run()
 	if err != nil {
 		return nil, 0, err
@@ -122,10 +120,11 @@ type decoder struct {
 	max   int  // absolute bound on pos (Limits.MaxSize)
 	sub   bool // b is a sized region: running out of it is ErrMalformed
 	lim   Limits
-	opts  *DecodeOptions
-	hooks bool // apply opts.Atom/opts.Pid
-	dup   bool // check map keys for duplicates
-	elems int  // elements allocated so far
+	cache []Atom         // DecodeOptions.AtomCache
+	atomH func(Atom) any // DecodeOptions.Atom
+	pidH  func(Pid) any  // DecodeOptions.Pid
+	dup   bool           // check map keys for duplicates
+	elems int            // elements allocated so far
 
 	// noncanon counts non-canonical encodings seen; a map key whose span did
 	// not move it is compared by its wire bytes, others are re-encoded.
@@ -133,24 +132,30 @@ type decoder struct {
 	budget   int // bytes that may still be re-encoded for key comparison
 
 	stack  []frame
-	keys   [][]byte // canonical encodings of the keys of the open maps
-	slab   []any    // small element slices are carved from here
-	recent [4]Atom  // recently decoded atoms, to share their strings
+	keys   [][]byte      // canonical encodings of the keys of the open maps
+	slab   []any         // small element slices are carved from here
+	recent [4]recentAtom // recently decoded atoms, to share their strings
 	next   int
 }
 
-func (d *decoder) init(b []byte, opts *DecodeOptions, stk []frame) {
+type recentAtom struct {
+	a Atom
+	v any // a boxed, or nil if not boxed yet
+}
+
+// init prepares d. opts is copied, never kept, so it does not escape.
+func (d *decoder) init(b []byte, opts *DecodeOptions) {
 	d.lim = opts.Limits.withDefaults()
 	d.max = d.lim.MaxSize
 	if len(b) > d.max {
 		b = b[:d.max]
 	}
 	d.b = b
-	d.opts = opts
-	d.hooks = opts.Atom != nil || opts.Pid != nil
+	d.cache = opts.AtomCache
+	d.atomH = opts.Atom
+	d.pidH = opts.Pid
 	d.dup = true
 	d.budget = 8*len(b) + 4096
-	d.stack = stk
 }
 
 // short is the error for a read of n bytes past the available input.
@@ -204,13 +209,13 @@ func (d *decoder) reserve(n, minBytes int) error {
 
 // alloc returns a zeroed slice of n elements, small ones carved from a slab.
 func (d *decoder) alloc(n int) []any {
-	const slabMax, smallMax = 64, 8
+	const slabMax, smallMax = 32, 8
 	if n > smallMax {
 		return make([]any, n)
 	}
 	if len(d.slab) < n {
-		size := min(slabMax, len(d.b)-d.pos+n)
-		d.slab = make([]any, max(size, n))
+		// Elements take a few bytes each; size the slab by what is left.
+		d.slab = make([]any, max(n, min(slabMax, (len(d.b)-d.pos)/4)))
 	}
 	s := d.slab[:n:n]
 	d.slab = d.slab[n:]
@@ -218,6 +223,9 @@ func (d *decoder) alloc(n int) []any {
 }
 
 func (d *decoder) push(f frame) error {
+	if d.stack == nil {
+		d.stack = make([]frame, 0, 4)
+	}
 	if len(d.stack) >= d.lim.MaxDepth {
 		return fmt.Errorf("%w: more than %d nested containers at offset %d", ErrTooDeep, d.lim.MaxDepth, d.pos)
 	}
@@ -388,7 +396,7 @@ func (d *decoder) keyBytes(top *frame) ([]byte, error) {
 	if d.budget < 0 {
 		return nil, fmt.Errorf("%w: non-canonical map keys need too much re-encoding", ErrTooLarge)
 	}
-	sub := decoder{b: wire, max: len(wire), sub: true, lim: d.lim, opts: d.opts}
+	sub := decoder{b: wire, max: len(wire), sub: true, lim: d.lim, cache: d.cache}
 	sub.lim.MaxElements = d.lim.MaxElements - d.elems
 	v, err := sub.run()
 	if err != nil {
@@ -450,10 +458,10 @@ func (d *decoder) value() (v any, ok bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if d.hooks && d.opts.Atom != nil {
-			return d.opts.Atom(a), true, nil
+		if d.atomH != nil {
+			return d.atomH(a), true, nil
 		}
-		return a, true, nil
+		return d.boxAtom(a), true, nil
 	case tagSmallTuple, tagLargeTuple:
 		var n int
 		if tag == tagSmallTuple {
@@ -568,8 +576,8 @@ func (d *decoder) value() (v any, ok bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if d.hooks && d.opts.Pid != nil {
-			return d.opts.Pid(p), true, nil
+		if d.pidH != nil {
+			return d.pidH(p), true, nil
 		}
 		return p, true, nil
 	case tagNewerRef, tagNewReference, tagReference:
@@ -590,82 +598,100 @@ func (d *decoder) value() (v any, ok bool, err error) {
 	return nil, false, d.malformed(tag, "unknown tag")
 }
 
-// wellKnown returns a shared string for common atoms, so they cost no
-// allocation.
-func wellKnown(b []byte) (Atom, bool) {
+// wellKnown returns common atoms already boxed in an interface (constant
+// conversions need no allocation), or nil.
+func wellKnown(b []byte) any {
 	switch string(b) {
 	case "true":
-		return "true", true
+		return Atom("true")
 	case "false":
-		return "false", true
+		return Atom("false")
 	case "ok":
-		return "ok", true
+		return Atom("ok")
 	case "error":
-		return "error", true
+		return Atom("error")
 	case "undefined":
-		return "undefined", true
+		return Atom("undefined")
 	case "nil":
-		return "nil", true
+		return Atom("nil")
 	case "bert":
-		return "bert", true
+		return Atom("bert")
 	case "reply":
-		return "reply", true
+		return Atom("reply")
 	case "noreply":
-		return "noreply", true
+		return Atom("noreply")
 	case "call":
-		return "call", true
+		return Atom("call")
 	case "cast":
-		return "cast", true
+		return Atom("cast")
 	case "info":
-		return "info", true
+		return Atom("info")
 	case "$gen_call":
-		return "$gen_call", true
+		return Atom("$gen_call")
 	case "$gen_cast":
-		return "$gen_cast", true
+		return Atom("$gen_cast")
 	case "alias":
-		return "alias", true
+		return Atom("alias")
 	case "normal":
-		return "normal", true
+		return Atom("normal")
 	case "noproc":
-		return "noproc", true
+		return Atom("noproc")
 	case "noconnection":
-		return "noconnection", true
+		return Atom("noconnection")
 	case "process":
-		return "process", true
+		return Atom("process")
 	case "infinity":
-		return "infinity", true
+		return Atom("infinity")
 	case "badarg":
-		return "badarg", true
+		return Atom("badarg")
 	case "badrpc":
-		return "badrpc", true
+		return Atom("badrpc")
 	case "EXIT":
-		return "EXIT", true
+		return Atom("EXIT")
 	case "DOWN":
-		return "DOWN", true
+		return Atom("DOWN")
 	case "rex":
-		return "rex", true
+		return Atom("rex")
 	case "yes":
-		return "yes", true
+		return Atom("yes")
 	case "no":
-		return "no", true
+		return Atom("no")
 	case "":
-		return "", true
+		return Atom("")
 	}
-	return "", false
+	return nil
 }
 
+// makeAtom returns the atom spelled by b, sharing the string of a recent
+// atom with the same spelling.
 func (d *decoder) makeAtom(b []byte) Atom {
-	if a, ok := wellKnown(b); ok {
-		return a
+	if v := wellKnown(b); v != nil {
+		return v.(Atom)
 	}
-	for _, a := range d.recent {
-		if string(a) == string(b) && a != "" {
-			return a
+	for i := range d.recent {
+		if r := &d.recent[i]; string(r.a) == string(b) && r.a != "" {
+			return r.a
 		}
 	}
 	a := Atom(b)
-	d.recent[d.next&3] = a
+	d.recent[d.next&3] = recentAtom{a: a}
 	d.next++
+	return a
+}
+
+// boxAtom returns a as an interface, reusing earlier boxes for the same atom.
+func (d *decoder) boxAtom(a Atom) any {
+	if v := wellKnown([]byte(a)); v != nil {
+		return v
+	}
+	for i := range d.recent {
+		if r := &d.recent[i]; r.a == a {
+			if r.v == nil {
+				r.v = a
+			}
+			return r.v
+		}
+	}
 	return a
 }
 
@@ -695,11 +721,11 @@ func (d *decoder) atom() (Atom, error) {
 		}
 		d.pos++
 		i := int(d.u8())
-		if i >= len(d.opts.AtomCache) {
-			return "", d.malformed(tag, "atom cache index %d, cache holds %d", i, len(d.opts.AtomCache))
+		if i >= len(d.cache) {
+			return "", d.malformed(tag, "atom cache index %d, cache holds %d", i, len(d.cache))
 		}
 		d.noncanon++
-		return d.opts.AtomCache[i], nil
+		return d.cache[i], nil
 	default:
 		return "", d.malformed(tag, "want an atom")
 	}
@@ -1013,7 +1039,7 @@ func (d *decoder) newFun() (any, bool, error) {
 		return nil, false, err
 	}
 	region := d.b[start : start+size]
-	sub := decoder{b: region, max: size, sub: true, lim: d.lim, opts: d.opts, dup: d.dup, budget: d.budget}
+	sub := decoder{b: region, max: size, sub: true, lim: d.lim, cache: d.cache, dup: d.dup, budget: d.budget}
 	sub.lim.MaxDepth = d.lim.MaxDepth - len(d.stack) - 1
 	sub.lim.MaxElements = d.lim.MaxElements - d.elems
 	if sub.lim.MaxDepth < 1 {
@@ -1097,7 +1123,7 @@ func (d *decoder) compressed() (any, int, error) {
 		return nil, 0, d.malformed(tagCompressed, "inflated %d bytes, header says %d", len(out), usize)
 	}
 	consumed := len(rest) - br.Len()
-	inner := decoder{b: out, max: len(out), sub: true, lim: d.lim, opts: d.opts, hooks: d.hooks, dup: true, budget: 8*len(out) + 4096, stack: d.stack}
+	inner := decoder{b: out, max: len(out), sub: true, lim: d.lim, cache: d.cache, atomH: d.atomH, pidH: d.pidH, dup: true, budget: 8*len(out) + 4096}
 	v, err := inner.run()
 	if err != nil {
 		return nil, 0, err
