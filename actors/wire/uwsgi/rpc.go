@@ -36,7 +36,8 @@ type RPCRequest struct {
 
 // ScanArray walks the items of a complete uwsgi array (u16le length + bytes,
 // repeated) and calls fn with a view of each. Zero-length items are skipped,
-// as uWSGI does, so they never reach fn. It stops early without error when fn
+// as uWSGI does, so they never reach fn (uWSGI 2.0.21 rejects an array that
+// ends with an empty item; this accepts it). It stops early without error when fn
 // returns false and returns the number of items passed to fn. Errors: block
 // over lim.MaxVarsSize or more than max items (ErrTooLarge), an item running
 // past the end (ErrTruncated).
