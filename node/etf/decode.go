@@ -128,8 +128,9 @@ type decoder struct {
 
 	// noncanon counts non-canonical encodings seen; a map key whose span did
 	// not move it is compared by its wire bytes, others are re-encoded.
-	noncanon int
-	budget   int // bytes that may still be re-encoded for key comparison
+	noncanon  int
+	cacheRefs int // ATOM_CACHE_REF tags seen
+	budget    int // bytes that may still be re-encoded for key comparison
 
 	stack  []frame
 	keys   [][]byte      // canonical encodings of the keys of the open maps
@@ -725,6 +726,7 @@ func (d *decoder) atom() (Atom, error) {
 			return "", d.malformed(tag, "atom cache index %d, cache holds %d", i, len(d.cache))
 		}
 		d.noncanon++
+		d.cacheRefs++
 		return d.cache[i], nil
 	default:
 		return "", d.malformed(tag, "want an atom")
@@ -1024,7 +1026,9 @@ func (d *decoder) export() (any, bool, error) {
 const newFunFixed = 4 + 1 + 16 + 4 + 4
 
 // newFun keeps NEW_FUN_EXT opaque but checks that its fields and free
-// variables parse and end exactly where its size field says.
+// variables parse and end exactly where its size field says. Raw is the
+// input bytes, except when they use the atom cache (meaningless outside the
+// connection they came on): then Raw is re-encoded canonically.
 func (d *decoder) newFun() (any, bool, error) {
 	if err := d.need(1 + 4); err != nil {
 		return nil, false, err
@@ -1038,51 +1042,116 @@ func (d *decoder) newFun() (any, bool, error) {
 	if err := d.need(size); err != nil {
 		return nil, false, err
 	}
-	region := d.b[start : start+size]
-	sub := decoder{b: region, max: size, sub: true, lim: d.lim, cache: d.cache, dup: d.dup, budget: d.budget}
-	sub.lim.MaxDepth = d.lim.MaxDepth - len(d.stack) - 1
-	sub.lim.MaxElements = d.lim.MaxElements - d.elems
-	if sub.lim.MaxDepth < 1 {
+	lim := d.lim
+	lim.MaxDepth = d.lim.MaxDepth - len(d.stack) - 1
+	lim.MaxElements = d.lim.MaxElements - d.elems
+	if lim.MaxDepth < 1 {
 		return nil, false, fmt.Errorf("%w: fun at offset %d", ErrTooDeep, start)
 	}
-	sub.pos = newFunFixed - 4
-	numFree := int(binary.BigEndian.Uint32(region[sub.pos:]))
-	sub.pos += 4
-	if _, err := sub.atom(); err != nil { // module
-		return nil, false, err
+	region := d.b[start : start+size]
+	f, err := parseFun(region, lim, d.cache, d.dup, d.budget)
+	if err != nil {
+		return nil, false, fmt.Errorf("fun at offset %d: %w", start, err)
 	}
-	for i := range 2 { // old index, old uniq
-		v, _, err := sub.value()
+	d.elems += f.elems
+	d.noncanon += f.noncanon
+	d.budget = f.budget
+	d.pos += size
+	if f.cacheRefs > 0 {
+		raw, err := f.appendCanonical(nil, region, &encoder{})
 		if err != nil {
 			return nil, false, err
 		}
-		if _, ok := v.(int64); !ok {
-			return nil, false, d.malformed(tagNewFun, "old index/uniq field %d is %T", i, v)
-		}
+		return Fun{Raw: raw[1:]}, true, nil
 	}
-	if sub.pos >= len(region) || (region[sub.pos] != tagNewPid && region[sub.pos] != tagPid) {
-		return nil, false, d.malformed(tagNewFun, "creator is not a pid")
-	}
-	if _, err := sub.pid(region[sub.pos]); err != nil {
-		return nil, false, err
-	}
-	if numFree > len(region)-sub.pos {
-		return nil, false, d.malformed(tagNewFun, "%d free variables in %d bytes", numFree, len(region)-sub.pos)
-	}
-	for range numFree {
-		if _, err := sub.run(); err != nil {
-			return nil, false, err
-		}
-	}
-	if sub.pos != len(region) {
-		return nil, false, d.malformed(tagNewFun, "%d bytes after the free variables", len(region)-sub.pos)
-	}
-	d.elems += sub.elems
-	d.budget = sub.budget
-	d.pos += size
 	raw := make([]byte, size)
 	copy(raw, region)
 	return Fun{Raw: raw}, true, nil
+}
+
+// funParts are the fields of a NEW_FUN_EXT body.
+type funParts struct {
+	module            Atom
+	oldIndex, oldUniq int64
+	pid               Pid
+	free              []any
+
+	elems, noncanon, cacheRefs, budget int // decoder accounting
+}
+
+// parseFun parses a NEW_FUN_EXT body: region starts at the size field and
+// is exactly size bytes long.
+func parseFun(region []byte, lim Limits, cache []Atom, dup bool, budget int) (funParts, error) {
+	var f funParts
+	if len(region) < newFunFixed {
+		return f, fmt.Errorf("%w: fun of %d bytes", ErrMalformed, len(region))
+	}
+	sub := decoder{b: region, max: len(region), sub: true, lim: lim, cache: cache, dup: dup, budget: budget}
+	sub.pos = newFunFixed - 4
+	numFree := int(binary.BigEndian.Uint32(region[sub.pos:]))
+	sub.pos += 4
+	var err error
+	if f.module, err = sub.atom(); err != nil {
+		return f, err
+	}
+	for i, dst := range []*int64{&f.oldIndex, &f.oldUniq} {
+		v, _, err := sub.value()
+		if err != nil {
+			return f, err
+		}
+		x, ok := v.(int64)
+		if !ok {
+			return f, sub.malformed(tagNewFun, "old index/uniq field %d is %T", i, v)
+		}
+		*dst = x
+	}
+	if sub.pos >= len(region) || (region[sub.pos] != tagNewPid && region[sub.pos] != tagPid) {
+		return f, sub.malformed(tagNewFun, "creator is not a pid")
+	}
+	if f.pid, err = sub.pid(region[sub.pos]); err != nil {
+		return f, err
+	}
+	if numFree > len(region)-sub.pos {
+		return f, sub.malformed(tagNewFun, "%d free variables in %d bytes", numFree, len(region)-sub.pos)
+	}
+	if err := sub.reserve(numFree, 1); err != nil {
+		return f, err
+	}
+	f.free = make([]any, numFree)
+	for i := range f.free {
+		if f.free[i], err = sub.run(); err != nil {
+			return f, err
+		}
+	}
+	if sub.pos != len(region) {
+		return f, sub.malformed(tagNewFun, "%d bytes after the free variables", len(region)-sub.pos)
+	}
+	f.elems, f.noncanon, f.cacheRefs, f.budget = sub.elems, sub.noncanon, sub.cacheRefs, sub.budget
+	return f, nil
+}
+
+// appendCanonical appends tag 112 and the fun re-encoded canonically;
+// region is the original body (its fixed fields are copied).
+func (f *funParts) appendCanonical(buf, region []byte, e *encoder) ([]byte, error) {
+	start := len(buf)
+	buf = append(buf, tagNewFun, 0, 0, 0, 0)
+	buf = append(buf, region[4:newFunFixed]...)
+	buf, err := e.appendAtom(buf, string(f.module))
+	if err != nil {
+		return buf, err
+	}
+	buf = appendInt(buf, f.oldIndex)
+	buf = appendInt(buf, f.oldUniq)
+	if buf, err = e.appendPid(buf, f.pid); err != nil {
+		return buf, err
+	}
+	for _, v := range f.free {
+		if buf, err = e.append(buf, v); err != nil {
+			return buf, err
+		}
+	}
+	binary.BigEndian.PutUint32(buf[start+1:], uint32(len(buf)-start-1))
+	return buf, nil
 }
 
 // compressed decodes tag 80 at d.pos: usize u32, then a zlib stream that

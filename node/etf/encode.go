@@ -166,6 +166,9 @@ func (e *encoder) appendValue(buf []byte, v any, hook bool) ([]byte, error) {
 		if len(x.Raw) < 4 || binary.BigEndian.Uint32(x.Raw) != uint32(len(x.Raw)) {
 			return buf, fmt.Errorf("%w: fun size field does not match its %d raw bytes", ErrMalformed, len(x.Raw))
 		}
+		if e.sortMaps { // equality form: atoms, integers and free variables canonical
+			return e.appendCanonicalFun(buf, x.Raw)
+		}
 		buf = append(buf, tagNewFun)
 		return append(buf, x.Raw...), nil
 	case float32:
@@ -617,4 +620,12 @@ func (e *encoder) appendExport(buf []byte, x Export) ([]byte, error) {
 		return buf, err
 	}
 	return append(buf, tagSmallInteger, x.Arity), nil
+}
+
+func (e *encoder) appendCanonicalFun(buf, raw []byte) ([]byte, error) {
+	f, err := parseFun(raw, DefaultLimits, nil, true, 8*len(raw)+4096)
+	if err != nil {
+		return buf, err
+	}
+	return f.appendCanonical(buf, raw, e)
 }

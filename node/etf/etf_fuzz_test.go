@@ -15,6 +15,8 @@ func FuzzDecode(f *testing.F) {
 	for _, c := range validCases {
 		f.Add(mustHex(c.hex))
 	}
+	f.Add(mustHex(funLatin1))
+	f.Add(mustHex(funCached))
 	for _, c := range invalidCases {
 		if b := mustHex(c.hex); len(b) <= 4096 {
 			f.Add(b)

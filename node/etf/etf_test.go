@@ -671,3 +671,46 @@ func TestBigMapDecode(t *testing.T) {
 		t.Fatalf("dup in 40-key map: %v", err)
 	}
 }
+
+// Fun bodies: the closure of validCases with its module atom spelled three ways.
+const (
+	funFixed  = "01A3B2E51CEE118AD457772B6C77DA70FB0000000000000000"
+	funTail   = "610062051D972858770D6E6F6E6F6465406E6F686F7374000000090000000000000000"
+	funUTF8   = "8370" + "00000049" + funFixed + "770765746667656E32" + funTail
+	funLatin1 = "8370" + "0000004A" + funFixed + "64000765746667656E32" + funTail
+	funCached = "8370" + "00000042" + funFixed + "5200" + funTail
+)
+
+func TestFunForms(t *testing.T) {
+	utf8v, _, err := etf.Decode(unhex(t, funUTF8), etf.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	latin, _, err := etf.Decode(unhex(t, funLatin1), etf.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Opaque: re-encoded byte-exactly, but still the same term.
+	if enc, _ := etf.Encode(latin, etf.EncodeOptions{}); !bytes.Equal(enc, unhex(t, funLatin1)) {
+		t.Fatalf("latin-1 fun not echoed byte-exactly: %X", enc)
+	}
+	if !etf.Equal(utf8v, latin) {
+		t.Fatal("the same fun with ATOM_EXT and SMALL_ATOM_UTF8 module is not Equal")
+	}
+	// As map keys they are duplicates.
+	m := "837400000002" + funUTF8[2:] + "6101" + funLatin1[2:] + "6102"
+	if _, _, err := etf.Decode(unhex(t, m), etf.DecodeOptions{}); !errors.Is(err, etf.ErrDuplicateKey) {
+		t.Fatalf("fun keys: %v", err)
+	}
+	// Atom cache refs inside a fun are resolved: Raw must make sense elsewhere.
+	cached, _, err := etf.Decode(unhex(t, funCached), etf.DecodeOptions{AtomCache: []etf.Atom{"etfgen2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc, _ := etf.Encode(cached, etf.EncodeOptions{}); !bytes.Equal(enc, unhex(t, funUTF8)) {
+		t.Fatalf("cached fun re-encoded as %X", enc)
+	}
+	if _, _, err := etf.Decode(unhex(t, funCached), etf.DecodeOptions{}); !errors.Is(err, etf.ErrMalformed) {
+		t.Fatalf("cache ref in fun without a cache: %v", err)
+	}
+}

@@ -107,6 +107,21 @@ type Fun struct {
 // (through their canonical encoding), so tuple, list and binary keys work,
 // and int64(1) finds a key stored as *big.Int 1.
 func (m Map) Get(key any) (any, bool) {
+	if ka, ok := key.(Atom); ok { // the common case, without encoding
+		for _, p := range m {
+			switch k := p.Key.(type) {
+			case Atom:
+				if k == ka {
+					return p.Value, true
+				}
+			case bool:
+				if (k && ka == "true") || (!k && ka == "false") {
+					return p.Value, true
+				}
+			}
+		}
+		return nil, false
+	}
 	var wb, sb [64]byte
 	want, err := appendCanonical(wb[:0], key)
 	if err != nil {
@@ -117,12 +132,8 @@ func (m Map) Get(key any) (any, bool) {
 		}
 		return nil, false
 	}
-	ka, keyIsAtom := key.(Atom)
 	for _, p := range m {
-		if a, ok := p.Key.(Atom); ok && keyIsAtom {
-			if a == ka {
-				return p.Value, true
-			}
+		if _, ok := p.Key.(Atom); ok {
 			continue
 		}
 		got, err := appendCanonical(sb[:0], p.Key)
