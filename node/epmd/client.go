@@ -24,7 +24,7 @@ func Alive2(ctx context.Context, host string, epmdPort int, node NodeInfo) (net.
 	addr := net.JoinHostPort(host, strconv.Itoa(epmdPort))
 	conn, stop, err := dial(ctx, addr)
 	if err != nil {
-		return nil, Alive2Resp{}, fmt.Errorf("epmd: alive2 %q at %s: %w", node.Name, addr, err)
+		return nil, Alive2Resp{}, fmt.Errorf("epmd: alive2 %q at %s: %w", node.Name, addr, ctxErr(ctx, err))
 	}
 	resp, err := exchange(conn, req, 6, ParseAlive2Resp)
 	stopped := stop()
@@ -53,7 +53,7 @@ func PortPlease2(ctx context.Context, host string, epmdPort int, alive string) (
 	addr := net.JoinHostPort(host, strconv.Itoa(epmdPort))
 	conn, stop, err := dial(ctx, addr)
 	if err != nil {
-		return NodeInfo{}, fmt.Errorf("epmd: port_please2 %q at %s: %w", alive, addr, err)
+		return NodeInfo{}, fmt.Errorf("epmd: port_please2 %q at %s: %w", alive, addr, ctxErr(ctx, err))
 	}
 	defer conn.Close()
 	defer stop()
@@ -70,7 +70,7 @@ func Names(ctx context.Context, host string, epmdPort int) (int, []NameEntry, er
 	addr := net.JoinHostPort(host, strconv.Itoa(epmdPort))
 	conn, stop, err := dial(ctx, addr)
 	if err != nil {
-		return 0, nil, fmt.Errorf("epmd: names at %s: %w", addr, err)
+		return 0, nil, fmt.Errorf("epmd: names at %s: %w", addr, ctxErr(ctx, err))
 	}
 	defer conn.Close()
 	defer stop()
@@ -121,14 +121,10 @@ func dial(ctx context.Context, addr string) (net.Conn, func() bool, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		if err := conn.SetDeadline(dl); err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
-	}
+	// Not conn.SetDeadline(ctx deadline): its timer may fire before ctx's,
+	// and the caller could not tell a timeout from a dead peer.
 	stop := context.AfterFunc(ctx, func() {
-		// Unblock any read or write in progress.
+		// Unblock any read or write in progress; ctx.Err() is set by now.
 		conn.SetDeadline(time.Unix(1, 0))
 	})
 	return conn, stop, nil
