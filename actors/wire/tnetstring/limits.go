@@ -3,7 +3,7 @@ package tnetstring
 import "errors"
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
-// them (ErrTooDeep is also reported as itself, not as ErrTooLarge).
+// them; test with errors.Is.
 var (
 	// ErrNeedMore means the input ended before the value or message was
 	// complete. A stream reader keeps the bytes and reads more; a caller that
