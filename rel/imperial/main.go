@@ -1,36 +1,28 @@
 // Command imperial is one binary that is a real Erlang distribution node and runs
 // uWSGI-style services as supervised ergo actors.
+//
+//	imperial [uWSGI-style options]     services from options or a config file
+//	imperial ernie -c CFG [...]        an Ernie-compatible BERT-RPC server
+//	imperial ernie reload-handlers|stats|halt -p PORT
+//
+// Each subcommand lives in its own file; main only dispatches.
 package main
 
 import (
-	"flag"
-	"fmt"
 	"os"
-
-	"imperial/node"
 )
 
-func main() {
-	os.Exit(run(os.Args[1:]))
+// subcommands maps the first argument to its entry point; each returns the exit code.
+var subcommands = map[string]func(args []string) int{
+	"ernie": runErnie,
 }
 
-func run(args []string) int {
-	fs := flag.NewFlagSet("imperial", flag.ContinueOnError)
-	name := fs.String("erlang", "", "Erlang node name: node@ip, node@host or bare node (as erl -sname)")
-	cookie := fs.String("erlang-cookie", "", "distribution cookie (default: ~/.erlang.cookie)")
-	long := fs.Bool("erlang-long", false, "expand a bare --erlang name as erl -name does")
-	hidden := fs.Bool("erlang-hidden", false, "run as a hidden node")
-	if err := fs.Parse(args); err != nil {
-		return 2
+func main() {
+	args := os.Args[1:]
+	if len(args) > 0 {
+		if cmd, ok := subcommands[args[0]]; ok {
+			os.Exit(cmd(args[1:]))
+		}
 	}
-	if *name == "" {
-		*name = "imperial"
-	}
-	n, err := node.Start(node.Options{Name: *name, Long: *long, Cookie: *cookie, Hidden: *hidden})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "imperial:", err)
-		return 1
-	}
-	n.Wait()
-	return 0
+	os.Exit(runServices(args))
 }
