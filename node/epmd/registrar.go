@@ -297,7 +297,7 @@ func (r *Registrar) watch(conn net.Conn) {
 		}
 		r.log.Warning("epmd: registration of %q at %s lost, re-registering", r.self.Name, conn.RemoteAddr())
 		backoff := retryMin
-		for {
+		for attempt := 1; ; attempt++ {
 			ctx, cancel := context.WithTimeout(r.ctx, r.opts.Timeout)
 			c, resp, err := r.register(ctx)
 			cancel()
@@ -313,7 +313,11 @@ func (r *Registrar) watch(conn net.Conn) {
 			if r.ctx.Err() != nil {
 				return
 			}
-			r.log.Warning("epmd: re-register %q: %v (retry in %v)", r.self.Name, err, backoff)
+			logf := r.log.Debug
+			if attempt == 1 {
+				logf = r.log.Warning // once per outage, not every retry
+			}
+			logf("epmd: re-register %q: %v (retry in %v)", r.self.Name, err, backoff)
 			t := time.NewTimer(backoff)
 			select {
 			case <-r.ctx.Done():
