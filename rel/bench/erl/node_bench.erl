@@ -1,0 +1,34 @@
+%% Drives the node benchmark from an erl node: calls per second with C
+%% concurrent callers for D milliseconds, gen_server:call and rpc:call, against
+%% imperial and against a second erl node. Prints "RESULT Target Kind C Rate".
+-module(node_bench).
+-export([main/1]).
+
+main([ImpS, ErlS, DS]) ->
+    Imp = list_to_atom(ImpS), Erl = list_to_atom(ErlS), D = list_to_integer(DS),
+    pong = net_adm:ping(Imp), pong = net_adm:ping(Erl),
+    T = {bench, [1, 2, 3], <<"payload">>},
+    Cells = [{Target, Kind, C} || Kind <- [gen_call, rpc], C <- [1, 16],
+                                  Target <- [imperial, erl]],
+    [cell(Target, Kind, C, D, T, Imp, Erl) || {Target, Kind, C} <- Cells],
+    io:format("DONE~n").
+
+op(imperial, gen_call, Imp, _Erl, T) -> fun() -> T = gen_server:call({imperial_echo, Imp}, T) end;
+op(erl, gen_call, _Imp, Erl, T) -> fun() -> T = gen_server:call({bench_echo, Erl}, T) end;
+op(imperial, rpc, Imp, _Erl, T) -> fun() -> T = rpc:call(Imp, imperial, echo, [T]) end;
+op(erl, rpc, _Imp, Erl, T) -> fun() -> T = rpc:call(Erl, bench_echo, echo, [T]) end.
+
+cell(Target, Kind, C, D, T, Imp, Erl) ->
+    F = op(Target, Kind, Imp, Erl, T),
+    [F() || _ <- lists:seq(1, 200)], % warm up
+    Self = self(),
+    Deadline = erlang:monotonic_time(millisecond) + D,
+    Pids = [spawn_link(fun() -> Self ! {count, loop(F, Deadline, 0)} end) || _ <- lists:seq(1, C)],
+    Total = lists:sum([receive {count, N} -> N end || _ <- Pids]),
+    io:format("RESULT ~p ~p ~p ~p~n", [Target, Kind, C, Total * 1000 div D]).
+
+loop(F, Deadline, N) ->
+    case N rem 64 =:= 0 andalso erlang:monotonic_time(millisecond) >= Deadline of
+        true -> N;
+        false -> F(), loop(F, Deadline, N + 1)
+    end.

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// benchNode: calls per second from an erl node, 1 and 16 concurrent callers,
+// gen_server:call and rpc:call, imperial's node against a second erl node
+// (issue 2 item 9). The anchor runs in the same run on the same machine.
+func benchNode(cfg config) error {
+	dir, err := os.MkdirTemp("", "imperial-bench-node")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	src, _ := filepath.Abs("rel/bench/erl")
+	if out, err := exec.Command("erlc", "-o", dir, filepath.Join(src, "bench_echo.erl"), filepath.Join(src, "node_bench.erl")).CombinedOutput(); err != nil {
+		return fmt.Errorf("erlc: %v: %s", err, out)
+	}
+	if err := exec.Command("epmd", "-daemon").Run(); err != nil {
+		return fmt.Errorf("epmd: %w", err)
+	}
+	const cookie = "imperialbench"
+	sfx := strconv.Itoa(os.Getpid())
+	imp, erl, drv := "bimp"+sfx+"@127.0.0.1", "berl"+sfx+"@127.0.0.1", "bdrv"+sfx+"@127.0.0.1"
+
+	impCmd := start(cfg.binary, "--erlang", imp, "--erlang-cookie", cookie)
+	defer stop(impCmd)
+	erlCmd := start("erl", "-noshell", "-noinput", "-name", erl, "-setcookie", cookie, "-pa", dir,
+		"-eval", "bench_echo:start()")
+	defer stop(erlCmd)
+	if err := waitRegistered(imp, erl); err != nil {
+		return err
+	}
+
+	ms := int(cfg.duration / time.Millisecond)
+	drvCmd := exec.Command("erl", "-noshell", "-noinput", "-name", drv, "-setcookie", cookie, "-pa", dir,
+		"-eval", fmt.Sprintf(`try node_bench:main(["%s", "%s", "%d"]) after halt() end`, imp, erl, ms))
+	out, err := drvCmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "DONE") {
+		return fmt.Errorf("driver: %v\n%s", err, out)
+	}
+	rates := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 5 && f[0] == "RESULT" {
+			v, _ := strconv.ParseFloat(f[4], 64)
+			rates[f[1]+" "+f[2]+" "+f[3]] = v
+		}
+	}
+	fmt.Printf("   %-26s %12s %12s %8s\n", "calls/s from erl", "imperial", "erl→erl", "ratio")
+	for _, kind := range []string{"gen_call", "rpc"} {
+		for _, c := range []string{"1", "16"} {
+			i, e := rates["imperial "+kind+" "+c], rates["erl "+kind+" "+c]
+			ratio := 0.0
+			if e > 0 {
+				ratio = i / e
+			}
+			label := map[string]string{"gen_call": "gen_server:call", "rpc": "rpc:call"}[kind] + " ×" + c
+			fmt.Printf("   %-26s %12.0f %12.0f %8.2f\n", label, i, e, ratio)
+		}
+	}
+	return nil
+}
+
+func start(name string, args ...string) *exec.Cmd {
+	c := exec.Command(name, args...)
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	c.Start()
+	return c
+}
+
+func stop(c *exec.Cmd) {
+	if c.Process != nil {
+		syscall.Kill(-c.Process.Pid, syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+}
+
+// waitRegistered waits until epmd lists every node.
+func waitRegistered(nodes ...string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, _ := exec.Command("epmd", "-names").Output()
+		missing := ""
+		for _, n := range nodes {
+			alive, _, _ := strings.Cut(n, "@")
+			if !strings.Contains(string(out), "name "+alive+" ") {
+				missing = alive
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s never registered with epmd", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
