@@ -125,10 +125,11 @@ func (c *Client) Cast(ctx context.Context, mod, fun string, args ...any) error {
 
 // Info queues {info, cmd, args} to be written just before the next request
 // on this Client, e.g. Info(ctx, "priority", etf.Atom("low")) sends
-// {info, priority, [low]}, the form Ernie honours. Infos apply to whichever
-// request this Client sends next, so callers sharing a Client should use Do
-// from one goroutine. Info waits its turn like a request; it fails only on
-// an encoding error, a closed Client or ctx.
+// {info, priority, [low]}, the form Ernie honours. Queued infos go with
+// whichever request this Client sends next (and are dropped if that request
+// fails), so goroutines sharing a Client should pass infos to Do instead.
+// Info waits its turn like a request; it fails only on an encoding error, a
+// closed Client or ctx.
 func (c *Client) Info(ctx context.Context, cmd string, args ...any) error {
 	body, err := bert.Encode(bert.Info{Command: cmd, Args: etf.List(args)})
 	if err != nil {
@@ -142,13 +143,23 @@ func (c *Client) Info(ctx context.Context, cmd string, args ...any) error {
 	return err
 }
 
-// Do sends req (after any queued infos) and waits for the reply. For a call
-// it returns the reply value; for a cast, nil. Error replies are returned as
-// *RemoteError.
-func (c *Client) Do(ctx context.Context, req bert.Request) (any, error) {
-	body, err := bert.Encode(req)
-	if err != nil {
-		return nil, fmt.Errorf("bertrpc: %s %s:%s: %w", req.Kind, req.Module, req.Function, err)
+// Do writes the queued infos, then infos, then req, and waits for the reply.
+// For a call it returns the reply value; for a cast, nil. Error replies are
+// returned as *RemoteError.
+func (c *Client) Do(ctx context.Context, req bert.Request, infos ...bert.Info) (any, error) {
+	msgs := make([]bert.Message, 0, len(infos)+1)
+	for _, info := range infos {
+		msgs = append(msgs, info)
+	}
+	var out []byte
+	for _, m := range append(msgs, req) {
+		body, err := bert.Encode(m)
+		if err == nil {
+			out, err = berp.AppendPacket(out, body)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bertrpc: %s %s:%s: %w", req.Kind, req.Module, req.Function, err)
+		}
 	}
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
@@ -157,11 +168,9 @@ func (c *Client) Do(ctx context.Context, req bert.Request) (any, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 
-	out := c.pending
-	c.pending = nil
-	out, err = berp.AppendPacket(out, body)
-	if err != nil {
-		return nil, err
+	if len(c.pending) > 0 {
+		out = append(c.pending, out...)
+		c.pending = nil
 	}
 	m, err := c.exchange(ctx, out)
 	if err != nil {

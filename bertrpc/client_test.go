@@ -389,3 +389,35 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Fatalf("%d connections, want 1", n)
 	}
 }
+
+func TestDoWithInfos(t *testing.T) {
+	s := startServer(t, false)
+	c := dial(t, s, bertrpc.Options{})
+	ctx := context.Background()
+	if err := c.Info(ctx, "queued", 1); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Do(ctx, bert.Request{Kind: bert.Call, Module: "test", Function: "infos"},
+		bert.Info{Command: "priority", Args: etf.List{etf.Atom("low")}}, bert.Info{Command: "bare", Args: etf.Atom("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := etf.List{
+		etf.Tuple{etf.Atom("queued"), etf.List{int64(1)}},
+		etf.Tuple{etf.Atom("priority"), etf.List{etf.Atom("low")}},
+		etf.Tuple{etf.Atom("bare"), etf.Atom("x")},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("infos = %#v\nwant %#v", got, want)
+	}
+	if _, err := c.Do(ctx, bert.Request{Kind: bert.Call, Module: "test", Function: "infos"}, bert.Info{Command: "p", Args: etf.Ref{}}); !errors.Is(err, bert.ErrNotBERT) {
+		t.Fatalf("bad info: %v", err)
+	}
+	if _, err := c.Do(ctx, bert.Request{Module: "test", Function: "conn"}); !errors.Is(err, bert.ErrMalformed) {
+		t.Fatalf("request without kind: %v", err)
+	}
+	if r, err := c.Do(ctx, bert.Request{Kind: bert.Cast, Module: "test", Function: "echo", Args: []any{1}}); r != nil || err != nil {
+		t.Fatalf("cast via Do = %v, %v", r, err)
+	}
+	<-s.casts
+}
