@@ -311,3 +311,56 @@ func TestGlobalCluster(t *testing.T) {
 		t.Fatalf("erl's nodes() after global:sync: %q", out)
 	}
 }
+
+// TestOutboundAPI: the Go API apps use to reach an erl node — connect, rpc (with
+// a function that prints through our group leader), send, a registered mailbox,
+// close.
+func TestOutboundAPI(t *testing.T) {
+	n := nodetest.Start(t, node.Options{})
+	erlName := gen.Atom(peers.UniqueName("e") + "@127.0.0.1")
+	e := peers.StartErl(t, peers.ErlOptions{Name: string(erlName), Cookie: nodetest.Cookie,
+		Eval: `register(sink, self()), io:format("READY~n"),
+		  receive {From, M} -> From ! {echoed, M} end,
+		  receive stop -> ok end`})
+	peers.WaitFor(t, 10*time.Second, func() error {
+		if !strings.Contains(e.Output(), "READY") {
+			return fmt.Errorf("erl not ready: %q", e.Output())
+		}
+		return nil
+	})
+	ctx := peers.Context(t, 30*time.Second)
+	if err := node.Connect(n, erlName); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	if v, err := node.RPC(ctx, n, erlName, "erlang", "node"); err != nil || v != etf.Atom(erlName) {
+		t.Fatalf("rpc erlang:node() = %v, %v", v, err)
+	}
+	if v, err := node.RPC(ctx, n, erlName, "io", "format", etf.List{int64('h'), int64('i'), int64('~'), int64('n')}); err != nil || v != etf.Atom("ok") {
+		t.Fatalf("rpc io:format = %v, %v", v, err)
+	}
+	if _, err := node.RPC(ctx, n, erlName, "erlang", "error", etf.Atom("boom")); err == nil {
+		t.Fatal("rpc erlang:error(boom) returned no error")
+	} else if re, ok := err.(*dist.RPCError); !ok || re.Class != "error" || re.Reason != etf.Atom("boom") {
+		t.Fatalf("rpc erlang:error(boom) = %#v", err)
+	}
+	mb, err := node.NewMailbox(n, "gomb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Send(n, erlName, "sink", etf.Tuple{mb.PID(), etf.Atom("hello")}); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mb.Recv(ctx)
+	if err != nil || !etf.Equal(msg.Body, etf.Tuple{etf.Atom("echoed"), etf.Atom("hello")}) {
+		t.Fatalf("mailbox got %#v, %v", msg, err)
+	}
+	if err := node.Close(n, erlName); err != nil {
+		t.Fatal(err)
+	}
+	peers.WaitFor(t, 5*time.Second, func() error {
+		if _, err := n.Network().Node(erlName); err == nil {
+			return fmt.Errorf("still connected")
+		}
+		return nil
+	})
+}
