@@ -107,7 +107,9 @@ func (m *Mailbox) Close() error { return m.n.Kill(m.pid) }
 // mailbox process
 //
 // Accepts  any message → handed to Mailbox.Recv (dropped with a log line when
-//          MailboxSize are waiting); Call → {error, mailbox}.
+//
+//	MailboxSize are waiting); Call → {error, mailbox}.
+//
 // Owns     nothing: the channel belongs to the Mailbox.
 type mailbox struct {
 	act.Actor
