@@ -104,13 +104,10 @@ func (m *Mailbox) Recv(ctx context.Context) (Message, error) {
 // Close unregisters the mailbox and stops its process.
 func (m *Mailbox) Close() error { return m.n.Kill(m.pid) }
 
-// mailbox process
-//
-// Accepts  any message → handed to Mailbox.Recv (dropped with a log line when
-//
-//	MailboxSize are waiting); Call → {error, mailbox}.
-//
-// Owns     nothing: the channel belongs to the Mailbox.
+// mailbox is the Mailbox's process.
+// Accepts any message (handed to Mailbox.Recv; dropped with a log line when
+// MailboxSize are waiting) and Calls (answered {error, mailbox}).
+// Owns nothing: the channel belongs to the Mailbox.
 type mailbox struct {
 	act.Actor
 	m *Mailbox
