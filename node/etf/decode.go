@@ -132,10 +132,18 @@ type decoder struct {
 	cacheRefs int // ATOM_CACHE_REF tags seen
 	budget    int // bytes that may still be re-encoded for key comparison
 
-	stack  []frame
+	// The explicit stack: frames [0, depth), the first ones inline so that
+	// shallow terms cost no allocation for it.
+	depth int
+	stk0  [4]frame
+	more  []frame
+
 	keys   [][]byte      // canonical encodings of the keys of the open maps
 	slab   []any         // small element slices are carved from here
 	recent [4]recentAtom // recently decoded atoms, to share their strings
+	nilBox any           // List{} boxed
+	win    string        // a copy of input bytes from winOff on, for atom strings
+	winOff int
 	next   int
 }
 
@@ -224,14 +232,26 @@ func (d *decoder) alloc(n int) []any {
 }
 
 func (d *decoder) push(f frame) error {
-	if d.stack == nil {
-		d.stack = make([]frame, 0, 4)
-	}
-	if len(d.stack) >= d.lim.MaxDepth {
+	if d.depth >= d.lim.MaxDepth {
 		return fmt.Errorf("%w: more than %d nested containers at offset %d", ErrTooDeep, d.lim.MaxDepth, d.pos)
 	}
-	d.stack = append(d.stack, f)
+	if d.depth < len(d.stk0) {
+		d.stk0[d.depth] = f
+	} else if i := d.depth - len(d.stk0); i < len(d.more) {
+		d.more[i] = f
+	} else {
+		d.more = append(d.more, f)
+	}
+	d.depth++
 	return nil
+}
+
+// top returns the innermost open container; d.depth must be > 0.
+func (d *decoder) top() *frame {
+	if i := d.depth - 1; i < len(d.stk0) {
+		return &d.stk0[i]
+	}
+	return &d.more[d.depth-1-len(d.stk0)]
 }
 
 // run decodes one complete term. The stack must be empty on entry.
@@ -242,7 +262,7 @@ func (d *decoder) run() (any, error) {
 			return nil, err
 		}
 		for ok {
-			if len(d.stack) == 0 {
+			if d.depth == 0 {
 				return v, nil
 			}
 			if v, ok, err = d.deliver(v); err != nil {
@@ -255,8 +275,8 @@ func (d *decoder) run() (any, error) {
 // step reads the next term or container header. ok is false when a
 // container was opened (or a list extended) and its elements follow.
 func (d *decoder) step() (v any, ok bool, err error) {
-	if n := len(d.stack); n > 0 {
-		top := &d.stack[n-1]
+	if d.depth > 0 {
+		top := d.top()
 		switch {
 		case top.kind == fMap && top.i&1 == 0:
 			top.keyStart, top.keyNC = d.pos, d.noncanon
@@ -309,13 +329,21 @@ func (d *decoder) step() (v any, ok bool, err error) {
 	return d.value()
 }
 
+// emptyList returns [] boxed once per decode (boxing a non-nil empty
+// slice allocates; sharing it is safe, nothing can be stored in it).
+func (d *decoder) emptyList() any {
+	if d.nilBox == nil {
+		d.nilBox = List{}
+	}
+	return d.nilBox
+}
+
 // finishList pops the list on top of the stack, whose tail was [].
 func (d *decoder) finishList() any {
-	top := &d.stack[len(d.stack)-1]
-	items := top.items
-	d.stack = d.stack[:len(d.stack)-1]
+	items := d.top().items
+	d.depth--
 	if len(items) == 0 {
-		return List{}
+		return d.emptyList()
 	}
 	if len(items) <= maxStringLen {
 		str := true
@@ -335,7 +363,7 @@ func (d *decoder) finishList() any {
 // deliver stores v into the container on top of the stack. ok is true when
 // that completed the container, which is popped and returned as v.
 func (d *decoder) deliver(v any) (any, bool, error) {
-	top := &d.stack[len(d.stack)-1]
+	top := d.top()
 	switch top.kind {
 	case fTuple:
 		top.items[top.i] = v
@@ -383,7 +411,7 @@ func (d *decoder) deliver(v any) (any, bool, error) {
 		}
 		v = Map(top.pairs)
 	}
-	d.stack = d.stack[:len(d.stack)-1]
+	d.depth--
 	return v, true, nil
 }
 
@@ -490,7 +518,7 @@ func (d *decoder) value() (v any, ok bool, err error) {
 		return nil, false, d.push(frame{kind: fTuple, items: d.alloc(n)})
 	case tagNil:
 		d.pos++
-		return List{}, true, nil
+		return d.emptyList(), true, nil
 	case tagString:
 		if err := d.need(3); err != nil {
 			return nil, false, err
@@ -499,7 +527,7 @@ func (d *decoder) value() (v any, ok bool, err error) {
 		n := d.u16()
 		if n == 0 {
 			d.noncanon++
-			return List{}, true, nil
+			return d.emptyList(), true, nil
 		}
 		if err := d.reserve(n, 1); err != nil {
 			return nil, false, err
@@ -665,7 +693,7 @@ func wellKnown(b []byte) any {
 
 // makeAtom returns the atom spelled by b, sharing the string of a recent
 // atom with the same spelling.
-func (d *decoder) makeAtom(b []byte) Atom {
+func (d *decoder) makeAtom(b []byte, off int) Atom {
 	if v := wellKnown(b); v != nil {
 		return v.(Atom)
 	}
@@ -674,10 +702,25 @@ func (d *decoder) makeAtom(b []byte) Atom {
 			return r.a
 		}
 	}
-	a := Atom(b)
+	a := d.atomString(off, len(b))
 	d.recent[d.next&3] = recentAtom{a: a}
 	d.next++
 	return a
+}
+
+// atomString returns the n input bytes at off as a string. Short atoms are
+// cut from a window string converted once from the input, so the atoms of
+// one term usually cost one allocation together.
+func (d *decoder) atomString(off, n int) Atom {
+	const window, maxShared = 128, 32
+	if w := off - d.winOff; w >= 0 && w+n <= len(d.win) {
+		return Atom(d.win[w : w+n])
+	}
+	if n > maxShared {
+		return Atom(d.b[off : off+n])
+	}
+	d.win, d.winOff = string(d.b[off:min(len(d.b), off+window)]), off
+	return Atom(d.win[:n])
 }
 
 // boxAtom returns a as an interface, reusing earlier boxes for the same atom.
@@ -754,7 +797,7 @@ func (d *decoder) atom() (Atom, error) {
 	if latin1 {
 		d.noncanon++
 		if ascii {
-			return d.makeAtom(b), nil
+			return d.makeAtom(b, d.pos-n), nil
 		}
 		u := make([]byte, 0, 2*n)
 		for _, c := range b {
@@ -775,7 +818,7 @@ func (d *decoder) atom() (Atom, error) {
 	} else if n > d.lim.MaxAtomChars {
 		return "", fmt.Errorf("%w: %d characters at offset %d (max %d)", ErrBadAtom, n, d.pos-n, d.lim.MaxAtomChars)
 	}
-	return d.makeAtom(b), nil
+	return d.makeAtom(b, d.pos-n), nil
 }
 
 func (d *decoder) bitBinary() (any, bool, error) {
@@ -1043,7 +1086,7 @@ func (d *decoder) newFun() (any, bool, error) {
 		return nil, false, err
 	}
 	lim := d.lim
-	lim.MaxDepth = d.lim.MaxDepth - len(d.stack) - 1
+	lim.MaxDepth = d.lim.MaxDepth - d.depth - 1
 	lim.MaxElements = d.lim.MaxElements - d.elems
 	if lim.MaxDepth < 1 {
 		return nil, false, fmt.Errorf("%w: fun at offset %d", ErrTooDeep, start)

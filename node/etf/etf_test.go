@@ -557,6 +557,8 @@ func TestMapGetAndEqual(t *testing.T) {
 		{Key: pow2(70), Value: 4},
 		{Key: int64(7), Value: 5},
 		{Key: etf.List{int64(1)}, Value: 6},
+		{Key: etf.Atom("true"), Value: 7},
+		{Key: false, Value: 8},
 	}
 	for _, c := range []struct {
 		key  any
@@ -569,6 +571,8 @@ func TestMapGetAndEqual(t *testing.T) {
 		{7, 5},
 		{big.NewInt(7), 5},
 		{[]any{1}, 6},
+		{true, 7},
+		{etf.Atom("false"), 8},
 	} {
 		if v, ok := m.Get(c.key); !ok || v != c.want {
 			t.Errorf("Get(%v) = %v, %v; want %v", c.key, v, ok, c.want)

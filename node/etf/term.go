@@ -107,6 +107,12 @@ type Fun struct {
 // (through their canonical encoding), so tuple, list and binary keys work,
 // and int64(1) finds a key stored as *big.Int 1.
 func (m Map) Get(key any) (any, bool) {
+	if b, ok := key.(bool); ok {
+		key = Atom("false")
+		if b {
+			key = Atom("true")
+		}
+	}
 	if ka, ok := key.(Atom); ok { // the common case, without encoding
 		for _, p := range m {
 			switch k := p.Key.(type) {
