@@ -1,3 +1,10 @@
+//go:build !race
+
+// Not under -race: ergo v1.999.310 itself races here (node.Stop's atomic
+// state store vs the plain read in node.spawn; ENP connection.Terminate vs
+// Join on the "terminated" bool, ergo-network.md §7 P16). Our own code is
+// covered by the race-enabled tests in registrar_test.go.
+
 package epmd
 
 import (
