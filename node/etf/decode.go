@@ -15,7 +15,9 @@ import (
 )
 
 // Limits bound what one Decode may consume and allocate. A zero field means
-// the DefaultLimits value.
+// the DefaultLimits value. Every element costs at least one input byte and
+// 16 bytes of []any, so the memory a decode may allocate is about
+// MaxSize + 16*MaxElements plus the boxing of the decoded values.
 type Limits struct {
 	MaxSize      int // max input bytes considered, and max inflated size of a compressed term
 	MaxDepth     int // max nesting of containers (tuples, lists, maps)

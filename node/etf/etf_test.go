@@ -2,11 +2,13 @@ package etf_test
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/hex"
 	"errors"
 	"math"
 	"math/big"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -609,6 +611,53 @@ func TestHostileNoHugeAllocation(t *testing.T) {
 		})
 		if allocs > 2 {
 			t.Fatalf("%s: %v allocations", h, allocs)
+		}
+	}
+}
+
+// TestCompressedBombBounded: a compressed term claiming 100 MB that inflates
+// to a few bytes fails without allocating the claimed size.
+func TestCompressedBombBounded(t *testing.T) {
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte{97, 1})
+	zw.Close()
+	b := append([]byte{131, 80, 0x05, 0xF5, 0xE1, 0x00}, z.Bytes()...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err := etf.Decode(b, etf.DecodeOptions{})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, etf.ErrMalformed) {
+		t.Fatalf("got %v", err)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+		t.Fatalf("allocated %d bytes", d)
+	}
+	// The same stream with the right size decodes.
+	b[2], b[3], b[4], b[5] = 0, 0, 0, 2
+	if v, n, err := etf.Decode(b, etf.DecodeOptions{}); err != nil || n != len(b) || v != int64(1) {
+		t.Fatalf("got %v %d %v", v, n, err)
+	}
+}
+
+// TestBERTRoundTrip: BERT mode output decodes to the same terms (atoms that
+// are not Latin-1 are refused).
+func TestBERTRoundTrip(t *testing.T) {
+	for _, c := range validCases {
+		v, _, err := etf.Decode(mustHex(c.hex), etf.DecodeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := etf.Encode(v, etf.EncodeOptions{BERT: true})
+		if errors.Is(err, etf.ErrBadAtom) && strings.Contains(c.name, "4-byte") {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		back, _, err := etf.Decode(b, etf.DecodeOptions{})
+		if err != nil || !etf.Equal(back, v) {
+			t.Fatalf("%s: %X decodes to %#v, %v", c.name, b, back, err)
 		}
 	}
 }
