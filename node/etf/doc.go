@@ -17,7 +17,6 @@
 //
 // This package imports only the standard library: never ergo, never net.
 // It is imported by node/dist, node/kernel (through dist), bertrpc/bert,
-// bertrpc and the actors that exchange terms. Only node/dist maps etf.Pid and
-// etf.Ref to ergo's types, through the DecodeOptions hooks and
-// EncodeOptions.Hook.
+// bertrpc and the actors that exchange terms. Only node/dist maps etf values
+// to ergo's types, through DecodeOptions.Atom/Pid and EncodeOptions.Hook.
 package etf
