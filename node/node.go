@@ -107,6 +107,9 @@ func Start(o Options) (gen.Node, error) {
 		},
 	})
 	proto := dist.New(dist.Options{RPCName: kernel.RPCName, TickTime: o.TickTime})
+	if !o.Hidden {
+		startEPMD(o.EPMDPort)
+	}
 	reg := epmd.New(epmd.Options{Port: o.EPMDPort, HandshakeVersion: hs.Version(), ProtoVersion: proto.Version()})
 
 	opts := o.Base

@@ -50,6 +50,7 @@ type conn struct {
 	wmu      sync.Mutex
 	wq       []byte
 	flushing bool
+	corked   bool
 	wclosed  bool
 
 	framesIn, framesOut, bytesIn, bytesOut atomic.Uint64
@@ -116,6 +117,8 @@ func (c *conn) Terminate(reason error) {
 
 // write sends one encoded frame. Concurrent writers queue behind the one that is
 // flushing, which writes everything queued in one syscall: order is call order.
+// While the read loop is corked (more input already buffered), frames queue too and
+// go out together when it uncorks.
 func (c *conn) write(frame []byte) error {
 	c.wmu.Lock()
 	if c.wclosed || !c.joinedFlag.Load() {
@@ -125,15 +128,18 @@ func (c *conn) write(frame []byte) error {
 		}
 		return gen.ErrNoConnection
 	}
-	if c.flushing {
+	if c.flushing || c.corked {
 		c.wq = append(c.wq, frame...)
 		c.wmu.Unlock()
 		return nil
 	}
 	c.flushing = true
 	c.wmu.Unlock()
+	return c.flush(frame)
+}
 
-	out := frame
+// flush writes out, then whatever was queued meanwhile; the caller set flushing.
+func (c *conn) flush(out []byte) error {
 	for {
 		c.nc.SetWriteDeadline(time.Now().Add(c.opts.TickTime))
 		n, err := c.nc.Write(out)
@@ -147,7 +153,7 @@ func (c *conn) write(frame []byte) error {
 			c.nc.Close()
 			return fmt.Errorf("dist: write to %s: %w", c.peer, err)
 		}
-		if len(c.wq) == 0 {
+		if len(c.wq) == 0 || c.corked {
 			c.flushing = false
 			c.wmu.Unlock()
 			return nil
@@ -156,6 +162,29 @@ func (c *conn) write(frame []byte) error {
 		c.wq = nil
 		c.wmu.Unlock()
 	}
+}
+
+// cork holds writes back while the read loop has more input buffered: the
+// answers to a burst of requests leave in one syscall.
+func (c *conn) cork() {
+	c.wmu.Lock()
+	c.corked = true
+	c.wmu.Unlock()
+}
+
+// uncork flushes what queued while corked.
+func (c *conn) uncork() {
+	c.wmu.Lock()
+	c.corked = false
+	if c.flushing || c.wclosed || len(c.wq) == 0 {
+		c.wmu.Unlock()
+		return
+	}
+	out := c.wq
+	c.wq = nil
+	c.flushing = true
+	c.wmu.Unlock()
+	c.flush(out)
 }
 
 // ticker keeps the connection alive and drops a silent peer (spec §2.7).
@@ -225,11 +254,26 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		c.framesIn.Add(1)
-		if err := fr.frame(body); err != nil {
+		c.cork()
+		err := fr.frame(body)
+		if err != nil || !nextFrameBuffered(br) {
+			c.uncork() // the next read may block: nothing may wait behind it
+		}
+		if err != nil {
 			c.log.Warning("dist: closing connection with %s: %s", c.peer, err)
 			return err
 		}
 	}
+}
+
+// nextFrameBuffered tells whether a whole frame is already buffered, so reading
+// it cannot block.
+func nextFrameBuffered(br *bufio.Reader) bool {
+	if br.Buffered() < 4 {
+		return false
+	}
+	h, _ := br.Peek(4)
+	return br.Buffered() >= 4+int(binary.BigEndian.Uint32(h))
 }
 
 type countingReader struct {
