@@ -1,0 +1,468 @@
+package extworker
+
+// The pool actor.
+//
+// Accepts  MessageRequest (→ one MessageReply to ReplyTo), MessageReload,
+//          Call RequestRun → ResponseRun (answered when the worker replies),
+//          Call RequestStats → ResponseStats;
+//          from its worker metas: messageStarted, messageIdle, messageExit,
+//          MessageReply for RequestRun jobs; from itself: messageTimeout,
+//          messageRespawn (SendAfter).
+// Replies  MessageReply with an error when a request cannot run (queue full,
+//          worker exited, timeout, unavailable).
+// Sends    messageJob, messageStop, messageKill to its worker metas.
+// Spawns   Count worker meta processes (worker_meta.go), more during a
+//          reload, a replacement for each one that exits.
+// Owns     the worker table, the idle FIFO and the two request queues; no
+//          goroutines, sockets or OS processes of its own.
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"ergo.services/ergo/act"
+	"ergo.services/ergo/gen"
+
+	"imperial/bertrpc/berp"
+)
+
+// Limits and defaults.
+const (
+	// MaxCount is the largest number of workers in one pool.
+	MaxCount = 1024
+	// DefaultMaxQueue is the queue bound when Options.MaxQueue is 0.
+	DefaultMaxQueue = 10000
+	// DefaultStopTimeout is the grace period of a stopping worker when
+	// Options.StopTimeout is 0.
+	DefaultStopTimeout = 5 * time.Second
+	// MinUptime: a worker exiting sooner after its start counts as a failed
+	// start.
+	MinUptime = time.Second
+	// MaxBackoff bounds the delay before restarting failing workers.
+	MaxBackoff = 5 * time.Second
+	// MaxFailures failed starts in a row, with no worker alive, make the
+	// pool answer ErrUnavailable.
+	MaxFailures = 5
+	// MailboxSize is the mailbox bound the spawner should give the pool.
+	MailboxSize = 1 << 16
+	// workerMailbox bounds a worker meta's mailbox (it holds one job and a
+	// stop or kill at most).
+	workerMailbox = 16
+)
+
+// Options configure a pool. Command and Count are required.
+type Options struct {
+	// Command is run with /bin/sh -c.
+	Command string
+	// Dir is the working directory ("" inherits imperial's).
+	Dir string
+	// Env is added to imperial's environment.
+	Env []string
+	// Count is the number of workers, 1..MaxCount.
+	Count int
+	// MaxQueue bounds the waiting requests (0: DefaultMaxQueue).
+	MaxQueue int
+	// MaxPacket bounds a reply (0: berp.MaxPacket); a longer one kills the
+	// worker.
+	MaxPacket int
+	// Timeout bounds one request on a worker (0: none).
+	Timeout time.Duration
+	// StopTimeout is how long a stopping worker may take to exit after EOF
+	// on fd 3 before SIGKILL (0: DefaultStopTimeout).
+	StopTimeout time.Duration
+	// Stdout and Stderr receive the workers' fds 1 and 2 (nil: imperial's).
+	Stdout, Stderr *os.File
+}
+
+func (o Options) withDefaults() (Options, error) {
+	switch {
+	case o.Command == "":
+		return o, fmt.Errorf("%w: no command", ErrBadOptions)
+	case o.Count < 1 || o.Count > MaxCount:
+		return o, fmt.Errorf("%w: count %d out of range 1..%d", ErrBadOptions, o.Count, MaxCount)
+	case o.MaxQueue < 0 || o.MaxPacket < 0 || o.Timeout < 0 || o.StopTimeout < 0:
+		return o, fmt.Errorf("%w: negative limit", ErrBadOptions)
+	}
+	if o.MaxQueue == 0 {
+		o.MaxQueue = DefaultMaxQueue
+	}
+	if o.MaxPacket == 0 {
+		o.MaxPacket = berp.MaxPacket
+	}
+	if o.StopTimeout == 0 {
+		o.StopTimeout = DefaultStopTimeout
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	return o, nil
+}
+
+// Factory returns a pool actor; spawn it with one Options argument.
+func Factory() gen.ProcessBehavior { return &pool{} }
+
+var _ act.ActorBehavior = (*pool)(nil)
+
+type pool struct {
+	act.Actor
+	opts Options
+
+	generation int
+	workers    map[gen.Alias]*worker
+	idle       fifo[gen.Alias]
+	queue      queues[*job]
+	seq        uint64
+	served     uint64
+
+	failures     int  // failed starts in a row
+	respawnArmed bool // a messageRespawn is pending
+}
+
+// worker is the pool's view of one worker meta process.
+type worker struct {
+	alias      gen.Alias
+	pid        int
+	generation int
+	started    time.Time
+	busy       *job
+	retiring   bool // stops after its current job (or now, if idle)
+}
+
+// job is a request inside the pool.
+type job struct {
+	seq      uint64
+	req      MessageRequest
+	call     bool // RequestRun: answer with SendResponse
+	from     gen.PID
+	ref      gen.Ref
+	arrived  time.Time
+	qh, ql   int
+	timedOut bool
+	cancel   gen.CancelFunc
+	worker   int // OS pid, once dispatched
+	start    time.Time
+}
+
+func (p *pool) Init(args ...any) error {
+	if len(args) != 1 {
+		return fmt.Errorf("extworker: want 1 argument (Options), got %d", len(args))
+	}
+	o, ok := args[0].(Options)
+	if !ok {
+		return fmt.Errorf("extworker: want Options, got %T", args[0])
+	}
+	o, err := o.withDefaults()
+	if err != nil {
+		return err
+	}
+	p.opts = o
+	p.workers = make(map[gen.Alias]*worker, o.Count)
+	for range o.Count {
+		if err := p.spawnWorker(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// spawnWorker starts one current-generation worker meta; it is idle at
+// once (requests wait in its fd 3 pipe until the process reads them).
+func (p *pool) spawnWorker() error {
+	w := &workerMeta{opts: p.opts}
+	alias, err := p.SpawnMeta(w, gen.MetaOptions{MailboxSize: workerMailbox})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	p.workers[alias] = &worker{alias: alias, generation: p.generation, started: time.Now()}
+	p.idle.push(alias)
+	return nil
+}
+
+// current counts the live current-generation workers.
+func (p *pool) current() int {
+	n := 0
+	for _, w := range p.workers {
+		if !w.retiring {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *pool) HandleMessage(from gen.PID, message any) error {
+	switch m := message.(type) {
+	case MessageRequest:
+		p.seq++
+		p.submit(&job{seq: p.seq, req: m})
+	case MessageReply: // the reply of a RequestRun job, sent by the worker
+		p.answerCall(m)
+	case messageStarted:
+		if w := p.workers[m.alias]; w != nil {
+			w.pid = m.pid
+		}
+	case messageIdle:
+		p.idleWorker(m)
+	case messageExit:
+		p.workerExit(m.alias, m.reason)
+	case messageTimeout:
+		if w := p.workers[m.alias]; w != nil && w.busy != nil && w.busy.seq == m.seq {
+			w.busy.timedOut = true
+			p.SendAlias(w.alias, messageKill{})
+		}
+	case messageRespawn:
+		p.respawnArmed = false
+		p.spawnMissing()
+	case MessageReload:
+		p.reload()
+	default:
+		p.Log().Warning("extworker: unexpected message %T from %s", message, from)
+	}
+	return nil
+}
+
+func (p *pool) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
+	switch r := request.(type) {
+	case RequestRun:
+		p.seq++
+		p.submit(&job{seq: p.seq, call: true, from: from, ref: ref,
+			req: MessageRequest{ID: p.seq, Payload: r.Payload, Priority: r.Priority}})
+		return nil, nil // answered later by answerCall or fail
+	case RequestStats:
+		return p.stats(), nil
+	}
+	return nil, fmt.Errorf("extworker: unexpected call %T", request)
+}
+
+// submit dispatches j to an idle worker or queues it.
+func (p *pool) submit(j *job) {
+	j.arrived = time.Now()
+	j.qh, j.ql = p.queue.high.len(), p.queue.low.len()
+	if alias, ok := p.popIdle(); ok {
+		p.dispatch(p.workers[alias], j)
+		return
+	}
+	switch {
+	case p.queue.len() >= p.opts.MaxQueue:
+		p.fail(j, fmt.Errorf("%w: %d requests waiting", ErrQueueFull, p.queue.len()))
+	case p.unavailable():
+		p.fail(j, fmt.Errorf("%w: %d failed starts in a row", ErrUnavailable, p.failures))
+	default:
+		p.queue.push(j.req.Priority, j)
+	}
+}
+
+// popIdle returns the longest-idle live worker.
+func (p *pool) popIdle() (gen.Alias, bool) {
+	for {
+		a, ok := p.idle.pop()
+		if !ok {
+			return a, false
+		}
+		if w := p.workers[a]; w != nil && w.busy == nil && !w.retiring {
+			return a, true
+		}
+	}
+}
+
+func (p *pool) unavailable() bool {
+	return p.failures >= MaxFailures && p.current() == 0
+}
+
+// dispatch hands j to w.
+func (p *pool) dispatch(w *worker, j *job) {
+	now := time.Now()
+	j.start, j.worker = now, w.pid
+	w.busy = j
+	replyTo := j.req.ReplyTo
+	if j.call {
+		replyTo = p.PID()
+	}
+	msg := messageJob{seq: j.seq, id: j.req.ID, replyTo: replyTo, payload: j.req.Payload, tag: j.req.Tag,
+		queued: now.Sub(j.arrived), qh: j.qh, ql: j.ql, dispatched: now}
+	if err := p.SendAlias(w.alias, msg); err != nil {
+		// The meta is gone: its messageExit may already be queued. The
+		// request never reached it, so it goes back to the head of its queue.
+		w.busy = nil
+		p.queue.pushFront(j.req.Priority, j)
+		p.workerExit(w.alias, fmt.Errorf("%w: %w", ErrWorkerExited, err))
+		return
+	}
+	if p.opts.Timeout > 0 {
+		j.cancel, _ = p.SendAfter(p.PID(), messageTimeout{alias: w.alias, seq: j.seq}, p.opts.Timeout)
+	}
+}
+
+// drain dispatches queued requests while workers are idle.
+func (p *pool) drain() {
+	for p.queue.len() > 0 {
+		alias, ok := p.popIdle()
+		if !ok {
+			return
+		}
+		j, _ := p.queue.pop()
+		p.dispatch(p.workers[alias], j)
+	}
+}
+
+func (p *pool) idleWorker(m messageIdle) {
+	w := p.workers[m.alias]
+	if w == nil || w.busy == nil || w.busy.seq != m.seq {
+		return
+	}
+	if w.busy.cancel != nil {
+		w.busy.cancel()
+	}
+	w.busy = nil
+	p.served++
+	if w.retiring || w.generation != p.generation {
+		w.retiring = true
+		p.SendAlias(w.alias, messageStop{})
+		return
+	}
+	p.idle.push(w.alias)
+	p.drain()
+}
+
+// workerExit forgets a worker, fails its job and replaces it.
+func (p *pool) workerExit(alias gen.Alias, reason error) {
+	w := p.workers[alias]
+	if w == nil {
+		return
+	}
+	delete(p.workers, alias)
+	if j := w.busy; j != nil {
+		if j.cancel != nil {
+			j.cancel()
+		}
+		err := fmt.Errorf("%w (pid %d): %v", ErrWorkerExited, w.pid, reason)
+		if j.timedOut {
+			err = fmt.Errorf("%w after %s (pid %d killed)", ErrTimeout, p.opts.Timeout, w.pid)
+		}
+		p.fail(j, err)
+	}
+	if w.retiring || w.generation != p.generation {
+		return
+	}
+	if time.Since(w.started) < MinUptime {
+		p.failures++
+		p.Log().Warning("extworker: worker %d exited %s after start: %v", w.pid, time.Since(w.started).Round(time.Millisecond), reason)
+	} else {
+		p.failures = 0
+		p.Log().Info("extworker: worker %d exited: %v; replacing it", w.pid, reason)
+	}
+	p.refill()
+}
+
+// refill starts missing workers, after a backoff while starts keep
+// failing.
+func (p *pool) refill() {
+	if p.opts.Count-p.current() <= 0 {
+		p.drain()
+		return
+	}
+	if p.failures == 0 {
+		p.spawnMissing()
+		return
+	}
+	if p.unavailable() {
+		err := fmt.Errorf("%w: %d failed starts in a row", ErrUnavailable, p.failures)
+		for _, j := range p.queue.high.drain() {
+			p.fail(j, err)
+		}
+		for _, j := range p.queue.low.drain() {
+			p.fail(j, err)
+		}
+	}
+	if p.respawnArmed {
+		return
+	}
+	delay := min(MaxBackoff, 100*time.Millisecond<<min(p.failures-1, 10))
+	if _, err := p.SendAfter(p.PID(), messageRespawn{}, delay); err != nil {
+		p.spawnMissing()
+		return
+	}
+	p.respawnArmed = true
+}
+
+// spawnMissing starts workers up to Count and dispatches queued requests.
+func (p *pool) spawnMissing() {
+	for range p.opts.Count - p.current() {
+		if err := p.spawnWorker(); err != nil {
+			p.Log().Error("extworker: %v", err)
+			break
+		}
+	}
+	p.drain()
+}
+
+// reload starts a new generation: idle old workers stop now, busy ones
+// after their reply; Count new workers start at once.
+func (p *pool) reload() {
+	p.generation++
+	p.failures = 0
+	for _, w := range p.workers {
+		if w.generation == p.generation || w.retiring {
+			continue
+		}
+		w.retiring = true
+		if w.busy == nil {
+			p.SendAlias(w.alias, messageStop{})
+		}
+	}
+	p.refill()
+}
+
+// fail answers j with err.
+func (p *pool) fail(j *job, err error) {
+	r := MessageReply{ID: j.req.ID, Err: err, Worker: j.worker, QueueHigh: j.qh, QueueLow: j.ql, Tag: j.req.Tag}
+	now := time.Now()
+	if j.start.IsZero() {
+		r.Queued = now.Sub(j.arrived)
+	} else {
+		r.Queued, r.Ran = j.start.Sub(j.arrived), now.Sub(j.start)
+	}
+	if j.call {
+		p.SendResponse(j.from, j.ref, ResponseRun{Reply: r})
+		return
+	}
+	if j.req.ReplyTo != nil {
+		p.Send(j.req.ReplyTo, r)
+	}
+}
+
+// answerCall forwards a worker's reply to a RequestRun caller. The worker
+// sends it before its messageIdle, so the job is still the worker's.
+func (p *pool) answerCall(r MessageReply) {
+	for _, w := range p.workers {
+		if j := w.busy; j != nil && j.call && j.seq == r.ID {
+			r.ID = j.req.ID
+			p.SendResponse(j.from, j.ref, ResponseRun{Reply: r})
+			return
+		}
+	}
+}
+
+func (p *pool) stats() ResponseStats {
+	s := ResponseStats{Count: p.opts.Count, QueueHigh: p.queue.high.len(), QueueLow: p.queue.low.len(),
+		Generation: p.generation, Served: p.served, Failures: p.failures}
+	var old []int
+	for _, w := range p.workers {
+		switch {
+		case w.retiring:
+			s.Retiring++
+			old = append(old, w.pid)
+			continue
+		case w.busy != nil:
+			s.Busy++
+		default:
+			s.Idle++
+		}
+		s.Pids = append(s.Pids, w.pid)
+	}
+	s.Pids = append(s.Pids, old...)
+	return s
+}
