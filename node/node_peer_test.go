@@ -4,7 +4,11 @@ package node_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,6 +21,7 @@ import (
 	"imperial/node/dist"
 	"imperial/node/epmd"
 	"imperial/node/etf"
+	"imperial/node/handshake"
 	"imperial/node/nodetest"
 	"imperial/node/rpc"
 	"imperial/rel/peers"
@@ -363,4 +368,61 @@ func TestOutboundAPI(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+type fakeNode struct{ name gen.Atom }
+
+func (f fakeNode) Name() gen.Atom       { return f.name }
+func (f fakeNode) Creation() int64      { return 1234 }
+func (f fakeNode) Version() gen.Version { return gen.Version{Name: "test"} }
+
+// TestGarbageKeepsNode: junk on the distribution port, and a malformed frame
+// after a good handshake, close that connection only; erl still gets pong.
+func TestGarbageKeepsNode(t *testing.T) {
+	n := nodetest.Start(t, node.Options{})
+	acc, err := n.Network().Acceptors()
+	if err != nil || len(acc) == 0 {
+		t.Fatalf("acceptors: %v", err)
+	}
+	addr := acc[0].Info().Interface
+
+	junk, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + strings.Repeat("\xff", 5000)))
+	junk.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(junk); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("junk connection left open")
+	}
+	junk.Close()
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hs := handshake.New(handshake.Options{Cookie: func(gen.Atom) string { return nodetest.Cookie }})
+	if _, err := hs.Start(fakeNode{"evil@127.0.0.1"}, c, gen.HandshakeOptions{}); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	c.Write([]byte{0, 0, 0, 5, 'p', 131, 255, 1, 2}) // a corrupt control term
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var b [512]byte
+		if _, err := c.Read(b[:]); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("connection left open after a corrupt frame")
+			}
+			break
+		}
+	}
+
+	out := peers.RunErl(t, time.Minute, peers.ErlOptions{
+		Name: peers.UniqueName("c") + "@127.0.0.1", Cookie: nodetest.Cookie,
+		Eval: fmt.Sprintf(`io:format("RESULT ~p~n", [net_adm:ping('%s')])`, string(n.Name())),
+	})
+	if r := peers.Lines(out, "RESULT "); len(r) != 1 || r[0] != "pong" {
+		t.Fatalf("node after garbage: %q", out)
+	}
 }

@@ -22,9 +22,10 @@ const (
 // frameReader turns frame bodies into control messages. It lives on the read
 // goroutine only: the atom cache and fragment buffers need no lock.
 type frameReader struct {
-	c     *conn
-	cache [atomCacheSize]etf.Atom
-	frags map[uint64]*fragSeq
+	c        *conn
+	dispatch func(ctl etf.Tuple, payload any, hasPayload bool) error
+	cache    [atomCacheSize]etf.Atom
+	frags    map[uint64]*fragSeq
 }
 
 type fragSeq struct {
@@ -34,7 +35,7 @@ type fragSeq struct {
 }
 
 func newFrameReader(c *conn) *frameReader {
-	return &frameReader{c: c, frags: make(map[uint64]*fragSeq)}
+	return &frameReader{c: c, dispatch: c.dispatch, frags: make(map[uint64]*fragSeq)}
 }
 
 func (f *frameReader) frame(b []byte) error {
@@ -190,5 +191,5 @@ func (f *frameReader) decode(b []byte, versioned bool, atoms []etf.Atom) error {
 	if !ok || len(t) == 0 {
 		return fmt.Errorf("%w: control is %T", ErrMalformed, ctl)
 	}
-	return f.c.dispatch(t, payload, hasPayload)
+	return f.dispatch(t, payload, hasPayload)
 }
