@@ -34,7 +34,7 @@
 //     that request an ErrWorkerExited reply at once and is replaced;
 //   - with Timeout set, a request running longer kills its worker
 //     (ErrTimeout) and the worker is replaced;
-//   - a worker that keeps dying within MinUptime of its start is restarted
+//   - a worker that keeps dying within Options.MinUptime of its start is restarted
 //     with a growing delay (up to MaxBackoff); after MaxFailures such
 //     failures in a row with no worker alive, queued and new requests get
 //     ErrUnavailable until a worker survives MinUptime.

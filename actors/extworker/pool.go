@@ -36,9 +36,9 @@ const (
 	// DefaultStopTimeout is the grace period of a stopping worker when
 	// Options.StopTimeout is 0.
 	DefaultStopTimeout = 5 * time.Second
-	// MinUptime: a worker exiting sooner after its start counts as a failed
-	// start.
-	MinUptime = time.Second
+	// DefaultMinUptime: a worker exiting sooner after its start counts as
+	// a failed start (Options.MinUptime 0).
+	DefaultMinUptime = time.Second
 	// MaxBackoff bounds the delay before restarting failing workers.
 	MaxBackoff = 5 * time.Second
 	// MaxFailures failed starts in a row, with no worker alive, make the
@@ -71,6 +71,9 @@ type Options struct {
 	// StopTimeout is how long a stopping worker may take to exit after EOF
 	// on fd 3 before SIGKILL (0: DefaultStopTimeout).
 	StopTimeout time.Duration
+	// MinUptime: a worker exiting sooner after its start counts as a
+	// failed start (0: DefaultMinUptime).
+	MinUptime time.Duration
 	// Stdout and Stderr receive the workers' fds 1 and 2 (nil: imperial's).
 	Stdout, Stderr *os.File
 }
@@ -81,7 +84,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: no command", ErrBadOptions)
 	case o.Count < 1 || o.Count > MaxCount:
 		return o, fmt.Errorf("%w: count %d out of range 1..%d", ErrBadOptions, o.Count, MaxCount)
-	case o.MaxQueue < 0 || o.MaxPacket < 0 || o.Timeout < 0 || o.StopTimeout < 0:
+	case o.MaxQueue < 0 || o.MaxPacket < 0 || o.Timeout < 0 || o.StopTimeout < 0 || o.MinUptime < 0:
 		return o, fmt.Errorf("%w: negative limit", ErrBadOptions)
 	}
 	if o.MaxQueue == 0 {
@@ -92,6 +95,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.StopTimeout == 0 {
 		o.StopTimeout = DefaultStopTimeout
+	}
+	if o.MinUptime == 0 {
+		o.MinUptime = DefaultMinUptime
 	}
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
@@ -161,12 +167,10 @@ func (p *pool) Init(args ...any) error {
 	}
 	p.opts = o
 	p.workers = make(map[gen.Alias]*worker, o.Count)
-	for range o.Count {
-		if err := p.spawnWorker(); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Workers start from the mailbox, not here: a meta process spawned
+	// during Init may message its parent before ergo marks it running.
+	p.respawnArmed = true
+	return p.Send(p.PID(), messageRespawn{})
 }
 
 // spawnWorker starts one current-generation worker meta; it is idle at
@@ -347,7 +351,7 @@ func (p *pool) workerExit(alias gen.Alias, reason error) {
 	if w.retiring || w.generation != p.generation {
 		return
 	}
-	if time.Since(w.started) < MinUptime {
+	if time.Since(w.started) < p.opts.MinUptime {
 		p.failures++
 		p.Log().Warning("extworker: worker %d exited %s after start: %v", w.pid, time.Since(w.started).Round(time.Millisecond), reason)
 	} else {

@@ -368,7 +368,7 @@ func TestQueueFull(t *testing.T) {
 }
 
 func TestFailingCommand(t *testing.T) {
-	f := start(t, extworker.Options{Count: 1, Env: []string{"EXTWORKER_TEST_FAIL=1"}})
+	f := start(t, extworker.Options{Count: 1, MinUptime: time.Minute, Env: []string{"EXTWORKER_TEST_FAIL=1"}})
 	f.waitStats("failing", func(s extworker.ResponseStats) bool { return s.Failures >= extworker.MaxFailures })
 	f.send("echo x", extworker.High)
 	r := f.reply(15 * time.Second)
