@@ -126,7 +126,8 @@ func AdaptXML(src []byte, file string) ([]Option, error) {
 					}
 					opts = append(opts, Option{Key: "eval", Value: string(t), File: name, Line: lines.line(off)})
 				} else if s := strings.TrimSpace(string(t)); s != "" {
-					errs.add(name, lines.line(off), "", fmt.Errorf("%w: text %q outside an option element", ErrSyntax, s))
+					lead := len(t) - len(bytes.TrimLeft(t, " \t\r\n"))
+					errs.add(name, lines.line(off+int64(lead)), "", fmt.Errorf("%w: text %q outside an option element", ErrSyntax, s))
 				}
 			}
 		}
