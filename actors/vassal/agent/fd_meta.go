@@ -1,0 +1,101 @@
+package agent
+
+// fdMeta owns the emperor control socket of an imperial vassal.
+//
+// Accepts  messageWrite (one byte for the emperor), messageReexec (reload:
+//          re-exec this binary in place).
+// Replies  nothing.
+// Sends    messageByte for every byte read, messageLost when the socket
+//          closes, to its parent (the agent).
+// Spawns   nothing; Start first connects this node to the emperor's node
+//          when there is one.
+// Owns     the descriptor (inherited, kept open and without close-on-exec so
+//          that a re-exec keeps it).
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"ergo.services/ergo/gen"
+)
+
+type messageReexec struct{}
+
+type fdMeta struct {
+	proc        gen.MetaProcess
+	f           *os.File
+	node        gen.Node
+	emperorNode gen.Atom
+	reload      func()
+	reloads     int
+}
+
+func (m *fdMeta) Init(p gen.MetaProcess) error {
+	m.proc = p
+	return nil
+}
+
+func (m *fdMeta) Start() error {
+	if m.emperorNode != "" && m.node != nil {
+		var err error
+		for i := 0; i < 5; i++ {
+			if _, err = m.node.Network().GetNode(m.emperorNode); err == nil {
+				break
+			}
+			time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
+		}
+		if err != nil {
+			m.proc.Log().Warning("cannot connect to the emperor's node %s: %v", m.emperorNode, err)
+		}
+	}
+	var buf [16]byte
+	for {
+		n, err := m.f.Read(buf[:])
+		for _, b := range buf[:n] {
+			m.proc.Send(m.proc.Parent(), messageByte{b: b})
+		}
+		if err != nil {
+			m.proc.Send(m.proc.Parent(), messageLost{err: err.Error()})
+			return nil
+		}
+	}
+}
+
+func (m *fdMeta) HandleMessage(from gen.PID, message any) error {
+	switch msg := message.(type) {
+	case messageWrite:
+		if _, err := m.f.Write([]byte{msg.b}); err != nil {
+			m.proc.Log().Error("write to emperor: %v", err)
+		}
+	case messageReexec:
+		exe, err := os.Executable()
+		if err != nil {
+			m.proc.Log().Error("reload: %v", err)
+			return nil
+		}
+		env := make([]string, 0, len(os.Environ())+1)
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "UWSGI_RELOADS=") {
+				env = append(env, kv)
+			}
+		}
+		env = append(env, "UWSGI_RELOADS="+strconv.Itoa(m.reloads+1))
+		m.proc.Log().Info("binary reloading imperial...")
+		err = syscall.Exec(exe, os.Args, env)
+		m.proc.Log().Error("reload: exec %s: %v", exe, err)
+	}
+	return nil
+}
+
+func (m *fdMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
+	return nil, nil
+}
+
+func (m *fdMeta) Terminate(reason error) {}
+
+func (m *fdMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
+	return map[string]string{"fd": m.f.Name()}
+}
