@@ -69,7 +69,7 @@ func (l Loader) LoadBytes(path string, src []byte) ([]Option, error) {
 // `--ini app.ini` loads app.ini where it stands, then the passes run over everything.
 func (l Loader) Expand(opts []Option) ([]Option, error) {
 	r := l.resolver()
-	entries := r.process(opts, 0)
+	entries := r.process(opts, 0, nil)
 	return r.finish(entries)
 }
 
@@ -166,21 +166,29 @@ func (r *resolver) loadFile(given string, adapter Adapter, from *Option, first b
 		}
 		return nil
 	}
+	var magicErrs [][]*Error // per option, reported where the option stands
 	for _, miss := range misses {
-		for _, o := range opts {
+		for i, o := range opts {
 			if o.Line == miss.lines[0] || o.Line == miss.lines[1] {
-				r.errs.add(o.File, o.Line, o.Key, fmt.Errorf("%w: %s", ErrMagic, miss.reason))
+				if magicErrs == nil {
+					magicErrs = make([][]*Error, len(opts))
+				}
+				magicErrs[i] = append(magicErrs[i], &Error{File: o.File, Line: o.Line, Key: o.Key, Err: fmt.Errorf("%w: %s", ErrMagic, miss.reason)})
 			}
 		}
 	}
-	return r.process(opts, depth)
+	return r.process(opts, depth, magicErrs)
 }
 
-// process follows the directives among opts (read at include depth depth).
-func (r *resolver) process(opts []Option, depth int) []entry {
+// process follows the directives among opts (read at include depth depth). magicErrs,
+// when not nil, holds the magic-variable errors of each option.
+func (r *resolver) process(opts []Option, depth int, magicErrs [][]*Error) []entry {
 	var out []entry
 	for i := range opts {
 		o := opts[i]
+		if magicErrs != nil {
+			r.errs = append(r.errs, magicErrs[i]...)
+		}
 		if r.options >= MaxOptions {
 			r.errs.add(o.File, o.Line, o.Key, fmt.Errorf("%w: more than %d options", ErrTooLarge, MaxOptions))
 			return out
