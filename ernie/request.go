@@ -88,8 +88,20 @@ func ParsePacket(t any) (Packet, error) {
 }
 
 func invalid(t any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidRequest, accesslog.AppendRequest(nil, t))
+	return &InvalidError{Term: string(accesslog.AppendRequest(nil, t))}
 }
+
+// InvalidError is a term that is not a request; it matches
+// ErrInvalidRequest with errors.Is.
+type InvalidError struct {
+	Term string // the term in ~p form, cut at accesslog.MaxRequestChars
+}
+
+// Error returns "ernie: invalid request: <term>".
+func (e *InvalidError) Error() string { return ErrInvalidRequest.Error() + ": " + e.Term }
+
+// Is matches ErrInvalidRequest.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalidRequest }
 
 // priorityOf reads low/high as an atom or a one-element list.
 func priorityOf(v any) (Priority, bool) {

@@ -201,9 +201,12 @@ func (r *Router) Route(mod, fun string, args []any, pred func(h *Handler) (bool,
 // server error, a *bert.Error is sent as is, anything else is a user error.
 func ErrorReply(err error, mod, fun string) *bert.Error {
 	var be *bert.Error
+	var ie *InvalidError
 	switch {
 	case errors.As(err, &be):
 		return be
+	case errors.As(err, &ie):
+		return InvalidRequest(ie.Term)
 	case errors.Is(err, ErrNoModule):
 		return NoSuchModule(mod)
 	case errors.Is(err, ErrNoFunction):
