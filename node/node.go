@@ -106,7 +106,11 @@ func Start(o Options) (gen.Node, error) {
 			}, true
 		},
 	})
-	proto := dist.New(dist.Options{RPCName: kernel.RPCName, TickTime: o.TickTime})
+	if o.RPCWorkers <= 0 {
+		o.RPCWorkers = kernel.DefaultWorkers()
+	}
+	workers := kernel.RPCWorkerNames(o.RPCWorkers)
+	proto := dist.New(dist.Options{RPCName: workers[0], RPCWorkers: workers, TickTime: o.TickTime})
 	if !o.Hidden {
 		startEPMD(o.EPMDPort)
 	}

@@ -52,10 +52,14 @@ type conn struct {
 	flushing bool
 	corked   bool
 	wclosed  bool
+	// wdeadlineSet is when the write deadline was last moved; only the
+	// goroutine that holds flushing touches it
+	wdeadlineSet time.Time
 
 	framesIn, framesOut, bytesIn, bytesOut atomic.Uint64
 
 	seq atomic.Uint64 // refs, pseudo pids, unlink ids
+	rr  atomic.Uint64 // round robin over Options.RPCWorkers
 
 	mu sync.Mutex // guards the tables below
 	t  tables
@@ -86,6 +90,14 @@ func newConn(opts Options, core gen.Core, result gen.HandshakeResult, neg handsh
 }
 
 func (c *conn) has(flag uint64) bool { return c.flags&flag != 0 }
+
+// rpcTarget picks the process that runs the next RPC job.
+func (c *conn) rpcTarget() gen.Atom {
+	if w := c.opts.RPCWorkers; len(w) > 0 {
+		return w[c.rr.Add(1)%uint64(len(w))]
+	}
+	return c.opts.RPCName
+}
 
 // Join adopts the connection's only socket; Erlang has one socket per node pair.
 func (c *conn) Join(nc net.Conn, _ string, _ gen.NetworkDial, tail []byte) error {
@@ -141,7 +153,12 @@ func (c *conn) write(frame []byte) error {
 // flush writes out, then whatever was queued meanwhile; the caller set flushing.
 func (c *conn) flush(out []byte) error {
 	for {
-		c.nc.SetWriteDeadline(time.Now().Add(c.opts.TickTime))
+		// a stuck peer must not hold writers forever; refresh the deadline only
+		// now and then, it costs a timer update
+		if now := time.Now(); now.Sub(c.wdeadlineSet) > c.opts.TickTime/8 {
+			c.nc.SetWriteDeadline(now.Add(c.opts.TickTime))
+			c.wdeadlineSet = now
+		}
 		n, err := c.nc.Write(out)
 		c.bytesOut.Add(uint64(n))
 		c.wmu.Lock()

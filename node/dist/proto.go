@@ -41,6 +41,9 @@ type Options struct {
 	// RPCName is the registered process that runs erpc and rpc work
 	// (RequestExecute); empty refuses SPAWN_REQUEST with notsup.
 	RPCName gen.Atom
+	// RPCWorkers, when set, are registered processes that each run RequestExecute:
+	// jobs go to them round robin, one mailbox hop fewer than through RPCName.
+	RPCWorkers []gen.Atom
 	// MaxMessageSize bounds a frame; 0 means DefaultMaxMessageSize.
 	MaxMessageSize int
 	// TickTime is the net_ticktime of this node; 0 means DefaultTickTime.

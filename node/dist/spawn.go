@@ -47,10 +47,12 @@ func (c *conn) groupLeader() gen.PID {
 	return gen.PID{Node: c.self, ID: glID, Creation: c.selfCreation}
 }
 
-var (
-	mfaExecuteCall = etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)}
-	mfaExecuteCast = etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_cast"), int64(3)}
-)
+// isMFA tells whether {M, F, A} names module:function/arity.
+func isMFA(mfa etf.Tuple, m, f etf.Atom, a int64) bool {
+	return mfa[0] == m && mfa[1] == f && mfa[2] == a
+}
+
+var mfaExecuteCall = etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)}
 
 // spawnRequest emulates spawn_request for erpc (ergo-network §4 option B): the
 // SPAWN_REPLY goes out first, then the work runs in the RPC process, and its result
@@ -84,7 +86,7 @@ func (c *conn) spawnRequest(ctl etf.Tuple, payload any) error {
 	refuse := func(reason string) error {
 		return c.send(etf.Tuple{int64(opSpawnReply), reqID, from, int64(0), etf.Atom(reason)}, nil, false)
 	}
-	if c.opts.RPCName == "" {
+	if c.opts.RPCName == "" && len(c.opts.RPCWorkers) == 0 {
 		return refuse("notsup")
 	}
 	m, okm := mfa[0].(etf.Atom)
@@ -96,7 +98,7 @@ func (c *conn) spawnRequest(ctl etf.Tuple, payload any) error {
 	job := &inbound{kind: inboundJob, caller: from, reqID: reqID, link: link, monitor: monitor, at: time.Now()}
 	req := RequestExecute{GroupLeader: gl, Caller: from}
 	switch {
-	case etf.Equal(mfa, mfaExecuteCall):
+	case isMFA(mfa, "erpc", "execute_call", 4):
 		if len(args) != 4 {
 			return refuse("badarg")
 		}
@@ -104,7 +106,7 @@ func (c *conn) spawnRequest(ctl etf.Tuple, payload any) error {
 		req.Module, _ = args[1].(etf.Atom)
 		req.Function, _ = args[2].(etf.Atom)
 		req.Args = listElems(args[3])
-	case etf.Equal(mfa, mfaExecuteCast):
+	case isMFA(mfa, "erpc", "execute_cast", 3):
 		if len(args) != 3 {
 			return refuse("badarg")
 		}
@@ -120,7 +122,7 @@ func (c *conn) spawnRequest(ctl etf.Tuple, payload any) error {
 	if err := c.send(etf.Tuple{int64(opSpawnReply), reqID, from, flags, job.pid}, nil, false); err != nil {
 		return err
 	}
-	rpc := gen.ProcessID{Name: c.opts.RPCName, Node: c.self}
+	rpc := gen.ProcessID{Name: c.rpcTarget(), Node: c.self}
 	if req.Cast {
 		c.ignore(c.core.RouteSendProcessID(from, rpc, gen.MessageOptions{}, req))
 		if link || monitor {

@@ -19,7 +19,7 @@ var badarg = etf.Atom("badarg")
 // Options configure the kernel processes.
 type Options struct {
 	Registry *rpc.Registry // the RPC stack; required
-	Workers  int           // imperial_rpc pool size; 0 means 4 × GOMAXPROCS
+	Workers  int           // number of RPC workers (imperial_rpc_N); 0 means DefaultWorkers()
 }
 
 func optionsArg(args []any) (Options, error) {
@@ -39,10 +39,13 @@ func optionsArg(args []any) (Options, error) {
 // CreateApp returns the kernel application.
 func CreateApp(o Options) gen.ApplicationBehavior {
 	if o.Workers <= 0 {
-		o.Workers = 4 * runtime.GOMAXPROCS(0)
+		o.Workers = DefaultWorkers()
 	}
 	return &app{opts: o}
 }
+
+// DefaultWorkers is the default number of RPC workers.
+func DefaultWorkers() int { return 4 * runtime.GOMAXPROCS(0) }
 
 type app struct{ opts Options }
 
@@ -63,7 +66,7 @@ func (a *app) Terminate(reason error)         {}
 
 // kernel_sup: one_for_all with intensity 0, as OTP's net_sup.
 //
-// Spawns   net_kernel, rex, global_name_server, imperial_rpc, imperial_echo.
+// Spawns   net_kernel, rex, global_name_server, imperial_echo, imperial_rpc_0..N-1.
 type sup struct{ act.Supervisor }
 
 var _ act.SupervisorBehavior = (*sup)(nil)
@@ -75,18 +78,21 @@ func (s *sup) Init(args ...any) (act.SupervisorSpec, error) {
 	if err != nil {
 		return act.SupervisorSpec{}, err
 	}
+	children := []act.SupervisorChildSpec{
+		{Name: NetKernelName, Factory: factoryNetKernel},
+		{Name: RexName, Factory: factoryRex, Args: []any{o}},
+		{Name: GlobalName, Factory: factoryGlobal},
+		{Name: EchoName, Factory: factoryEcho},
+	}
+	for _, name := range RPCWorkerNames(o.Workers) {
+		children = append(children, act.SupervisorChildSpec{Name: name, Factory: factoryRPCWorker, Args: []any{o}})
+	}
 	return act.SupervisorSpec{
 		Type: act.SupervisorTypeAllForOne,
 		Restart: act.SupervisorRestart{
 			Strategy:  act.SupervisorStrategyPermanent,
 			Intensity: 0,
 		},
-		Children: []act.SupervisorChildSpec{
-			{Name: NetKernelName, Factory: factoryNetKernel},
-			{Name: RexName, Factory: factoryRex, Args: []any{o}},
-			{Name: GlobalName, Factory: factoryGlobal},
-			{Name: RPCName, Factory: factoryRPCPool, Args: []any{o}},
-			{Name: EchoName, Factory: factoryEcho},
-		},
+		Children: children,
 	}, nil
 }

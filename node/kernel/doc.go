@@ -6,8 +6,8 @@
 //	├── net_kernel          answers {is_auth, Node} with yes: net_adm:ping → pong
 //	├── rex                 features_request, {call|block_call, M, F, A, GL}, casts
 //	├── global_name_server  the minimal global responder of erlang-dist.md §8.2
-//	├── imperial_rpc        pool running RPC registry calls for erpc/rpc (dist.RequestExecute)
-//	└── imperial_echo       gen_server:call echo and {From, Msg} → From ! {imperial_echo, Msg}
+//	├── imperial_echo       gen_server:call echo and {From, Msg} → From ! {imperial_echo, Msg}
+//	└── imperial_rpc_N      workers running RPC registry calls for erpc/rpc (dist.RequestExecute)
 //
 // It imports node/dist (request types), node/rpc (the registry) and node/etf; node
 // wires it into a started ergo node.

@@ -1,14 +1,15 @@
 package kernel
 
-// imperial_rpc (pool) and its workers
+// imperial_rpc_N: the RPC workers
 //
 // Accepts  Call dist.RequestExecute → dist.Result (erpc:call, rpc:call, plain spawn);
 //          message dist.RequestExecute with Cast set → runs it, no reply.
-// Spawns   Options.Workers workers, linked; the pool forwards each request whole,
-//          so a worker answers the Erlang caller directly.
-// Owns     nothing.
+// Owns     nothing. node/dist spreads jobs over the workers round robin, so a
+//          slow function holds up one worker only.
 
 import (
+	"fmt"
+
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 
@@ -16,28 +17,14 @@ import (
 	"imperial/node/rpc"
 )
 
-// RPCName is the registered pool that serves erpc and rpc calls.
-const RPCName gen.Atom = "imperial_rpc"
-
-var _ act.PoolBehavior = (*rpcPool)(nil)
-
-func factoryRPCPool() gen.ProcessBehavior { return &rpcPool{} }
-
-type rpcPool struct{ act.Pool }
-
-func (p *rpcPool) Init(args ...any) (act.PoolOptions, error) {
-	o, err := optionsArg(args)
-	if err != nil {
-		return act.PoolOptions{}, err
+// RPCWorkerNames are the registered names of n RPC workers.
+func RPCWorkerNames(n int) []gen.Atom {
+	names := make([]gen.Atom, n)
+	for i := range names {
+		names[i] = gen.Atom(fmt.Sprintf("imperial_rpc_%d", i))
 	}
-	return act.PoolOptions{
-		PoolSize:          int64(o.Workers),
-		WorkerFactory:     factoryRPCWorker,
-		WorkerArgs:        []any{o},
-		WorkerMailboxSize: 4096,
-	}, nil
+	return names
 }
-
 var _ act.ActorBehavior = (*rpcWorker)(nil)
 
 func factoryRPCWorker() gen.ProcessBehavior { return &rpcWorker{} }

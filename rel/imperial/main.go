@@ -10,6 +10,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 )
 
 // subcommands maps the first argument to its entry point; each returns the exit code.
@@ -18,11 +19,19 @@ var subcommands = map[string]func(args []string) int{
 }
 
 func main() {
-	args := os.Args[1:]
+	os.Exit(dispatch(os.Args[1:]))
+}
+
+func dispatch(args []string) int {
+	defer startProfile()()
+	if os.Getenv("GOGC") == "" {
+		// terms are short-lived garbage: trade some memory for fewer collections
+		debug.SetGCPercent(400)
+	}
 	if len(args) > 0 {
 		if cmd, ok := subcommands[args[0]]; ok {
-			os.Exit(cmd(args[1:]))
+			return cmd(args[1:])
 		}
 	}
-	os.Exit(runServices(args))
+	return runServices(args)
 }
