@@ -35,6 +35,8 @@ type Options struct {
 	Cookie string
 	// Hidden nodes are not published: erl's nodes() omits them, global ignores them.
 	Hidden bool
+	// NoNetwork runs the node without distribution (no epmd, no listener).
+	NoNetwork bool
 	// ListenHost is the address the distribution port binds; default 127.0.0.1.
 	ListenHost string
 	// Port is the distribution port; 0 picks a free one.
@@ -62,7 +64,7 @@ func Start(o Options) (gen.Node, error) {
 		return nil, err
 	}
 	_ = long
-	if o.Cookie == "" {
+	if o.Cookie == "" && !o.NoNetwork {
 		if o.Cookie, err = ReadCookie(); err != nil {
 			return nil, err
 		}
@@ -70,7 +72,7 @@ func Start(o Options) (gen.Node, error) {
 	if o.ListenHost == "" {
 		o.ListenHost = "127.0.0.1"
 	}
-	if o.Port == 0 {
+	if o.Port == 0 && !o.NoNetwork {
 		if o.Port, err = freePort(o.ListenHost); err != nil {
 			return nil, err
 		}
@@ -111,7 +113,7 @@ func Start(o Options) (gen.Node, error) {
 	}
 	workers := kernel.RPCWorkerNames(o.RPCWorkers)
 	proto := dist.New(dist.Options{RPCName: workers[0], RPCWorkers: workers, TickTime: o.TickTime})
-	if !o.Hidden {
+	if !o.Hidden && !o.NoNetwork {
 		startEPMD(o.EPMDPort)
 	}
 	reg := epmd.New(epmd.Options{Port: o.EPMDPort, HandshakeVersion: hs.Version(), ProtoVersion: proto.Version()})
@@ -124,6 +126,9 @@ func Start(o Options) (gen.Node, error) {
 	mode := gen.NetworkModeEnabled
 	if o.Hidden {
 		mode = gen.NetworkModeHidden
+	}
+	if o.NoNetwork {
+		mode = gen.NetworkModeDisabled
 	}
 	opts.Network = gen.NetworkOptions{
 		Mode:      mode,
@@ -145,8 +150,10 @@ func Start(o Options) (gen.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.Network().RegisterHandshake(hs)
-	n.Network().RegisterProto(proto)
+	if !o.NoNetwork {
+		n.Network().RegisterHandshake(hs)
+		n.Network().RegisterProto(proto)
+	}
 	started.Store(n)
 	return n, nil
 }

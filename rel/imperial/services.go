@@ -1,31 +1,131 @@
 package main
 
 import (
-	"flag"
+	_ "embed"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
+	"ergo.services/ergo/gen"
+
+	"imperial/apps"
+	"imperial/apps/config"
 	"imperial/node"
+	"imperial/node/rpc"
 )
 
+//go:embed default.ini
+var defaultINI []byte
+
+// nodeKeys are the options of the Erlang node itself.
+var nodeKeys = []string{"erlang", "erlang-cookie", "erlang-hidden", "erlang-epmd-port"}
+
+// directiveKeys are resolved by apps/config and never reach a service.
+var directiveKeys = []string{"ini", "xml", "xmlconfig", "yaml", "yml", "json", "js", "include", "config",
+	"inherit", "set", "set-placeholder", "set-ph"}
+
 // runServices starts imperial as a node with the services its options ask for.
+// With no arguments it runs the embedded default configuration.
 func runServices(args []string) int {
-	fs := flag.NewFlagSet("imperial", flag.ContinueOnError)
-	name := fs.String("erlang", "", "Erlang node name: node@ip, node@host or bare node (as erl -sname)")
-	cookie := fs.String("erlang-cookie", "", "distribution cookie (default: ~/.erlang.cookie)")
-	long := fs.Bool("erlang-long", false, "expand a bare --erlang name as erl -name does")
-	hidden := fs.Bool("erlang-hidden", false, "run as a hidden node")
-	if err := fs.Parse(args); err != nil {
+	check := false
+	if len(args) > 0 && (args[0] == "-t" || args[0] == "--check-config") {
+		check, args = true, args[1:]
+	}
+	opts, err := options(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imperial:", err)
 		return 2
 	}
-	if *name == "" {
-		*name = "imperial"
+	if check {
+		fmt.Print(config.Dump(opts))
+		return 0
 	}
-	n, err := node.Start(node.Options{Name: *name, Long: *long, Cookie: *cookie, Hidden: *hidden})
+
+	name, _ := config.Get(opts, "erlang")
+	cookie, _ := config.Get(opts, "erlang-cookie")
+	hidden, err := config.Bool(opts, "erlang-hidden")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imperial:", err)
+		return 2
+	}
+	epmdPort, err := config.Int(opts, "erlang-epmd-port", 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imperial:", err)
+		return 2
+	}
+	bin, _ := os.Executable()
+	reg := rpc.NewRegistry()
+	env := apps.Env{Registry: reg, Binary: bin}
+	o := node.Options{Name: name, Cookie: cookie, Hidden: hidden, EPMDPort: epmdPort, Registry: reg}
+	if name == "" {
+		// no distribution: the services run on a node nobody can reach
+		o.Name, o.NoNetwork = "imperial@localhost", true
+	} else if full, _, err := node.ResolveName(name, false); err == nil {
+		env.NodeName = gen.Atom(full)
+	}
+	if o.Applications, err = apps.Build(env, opts); err != nil {
+		fmt.Fprintln(os.Stderr, "imperial:", err)
+		return 2
+	}
+	n, err := node.Start(o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "imperial:", err)
 		return 1
 	}
 	n.Wait()
 	return 0
+}
+
+// options reads the command line (or the embedded default) into one resolved
+// option list, and refuses keys no service owns.
+func options(args []string) ([]config.Option, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	l := config.Loader{FS: os.DirFS("/"), Cwd: cwd, Env: os.LookupEnv, Vars: config.HostVars()}
+	var opts []config.Option
+	if len(args) == 0 {
+		opts, err = l.LoadBytes(filepath.Join(cwd, "default.ini"), defaultINI)
+	} else {
+		var rest []string
+		if opts, rest, err = config.ParseArgs(args); err != nil {
+			return nil, err
+		}
+		for i, f := range rest {
+			// a bare argument is a config file, loaded by its extension (as uWSGI does)
+			opts = append(opts, config.Option{Key: "config", Value: f, File: config.CommandLine, Line: len(args) - len(rest) + i + 1})
+		}
+		opts, err = l.Expand(opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return opts, unknownKeys(opts)
+}
+
+// unknownKeys reports every option no service (nor the node) owns, with its place.
+func unknownKeys(opts []config.Option) error {
+	known := map[string]bool{}
+	for _, k := range nodeKeys {
+		known[k] = true
+	}
+	for _, k := range directiveKeys {
+		known[k] = true
+	}
+	for _, k := range apps.Keys() {
+		known[k] = true
+	}
+	var bad []string
+	for _, o := range opts {
+		if !known[o.Key] {
+			bad = append(bad, fmt.Sprintf("%s:%d: %s: unknown option", o.File, o.Line, o.Key))
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "\n"))
+	}
+	return nil
 }

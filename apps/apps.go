@@ -1,0 +1,64 @@
+// Package apps turns imperial's options (one ordered uWSGI-style option list from
+// the command line and config files, apps/config) into ergo applications: one
+// gen.ApplicationBehavior per service. Services are listed in one explicit table,
+// Services; each service's package under apps/ reads the options it owns and
+// builds its actors' typed Options.
+//
+// rel/imperial imports apps; apps imports supervisors, actors and apps/config.
+package apps
+
+import (
+	"fmt"
+
+	"ergo.services/ergo/gen"
+
+	"imperial/apps/config"
+	"imperial/node/rpc"
+)
+
+// Env is what every service may use besides its options.
+type Env struct {
+	NodeName gen.Atom      // this node's Erlang name; empty without --erlang
+	Registry *rpc.Registry // the RPC stack erl, uWSGI RPC and Ernie share
+	Binary   string        // the imperial binary, for vassals and workers
+}
+
+// Service is one kind of service: Wants says whether the options ask for it,
+// Create builds its application, Keys are the options it owns (any other key is
+// refused by the command line).
+type Service struct {
+	Name   string
+	Keys   []string
+	Wants  func(opts []config.Option) bool
+	Create func(env Env, opts []config.Option) (gen.ApplicationBehavior, error)
+}
+
+// Keys lists every option some service owns.
+func Keys() []string {
+	var keys []string
+	for _, s := range Services() {
+		keys = append(keys, s.Keys...)
+	}
+	return keys
+}
+
+// Services is the table of every service imperial runs, in start order.
+func Services() []Service {
+	return []Service{}
+}
+
+// Build creates the applications the options ask for.
+func Build(env Env, opts []config.Option) ([]gen.ApplicationBehavior, error) {
+	var out []gen.ApplicationBehavior
+	for _, s := range Services() {
+		if !s.Wants(opts) {
+			continue
+		}
+		a, err := s.Create(env, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

@@ -1,0 +1,106 @@
+//go:build peers
+
+package main_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"imperial/rel/peers"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imperial-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "imperial")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func listed(alive string) bool {
+	out, _ := exec.Command("epmd", "-names").Output()
+	return strings.Contains(string(out), "name "+alive+" ")
+}
+
+// TestCLIGracefulStop: imperial --erlang NAME without a cookie creates
+// ~/.erlang.cookie (0400) and uses it; on SIGTERM and SIGINT the epmd entry goes
+// and a connected erl sees nodedown.
+func TestCLIGracefulStop(t *testing.T) {
+	peers.EnsureEPMD(t)
+	home := t.TempDir()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		alive := peers.UniqueName("cli")
+		name := alive + "@127.0.0.1"
+		imp := peers.Start(t, []string{"HOME=" + home}, binary, "--erlang", name)
+		peers.WaitFor(t, 10*time.Second, func() error {
+			if !listed(alive) {
+				return fmt.Errorf("%s not registered; output:\n%s", alive, imp.Output())
+			}
+			return nil
+		})
+		fi, err := os.Stat(filepath.Join(home, ".erlang.cookie"))
+		if err != nil || fi.Mode().Perm() != 0o400 {
+			t.Fatalf("cookie file: %v %v", fi, err)
+		}
+		cookie, _ := os.ReadFile(filepath.Join(home, ".erlang.cookie"))
+		erl := peers.StartErl(t, peers.ErlOptions{
+			Name: peers.UniqueName("c") + "@127.0.0.1", Cookie: string(cookie),
+			Eval: fmt.Sprintf(`begin N = '%s', pong = net_adm:ping(N), monitor_node(N, true),
+			  io:format("UP~n"), receive {nodedown, N} -> io:format("DOWN~n") end end`, name),
+		})
+		peers.WaitFor(t, 20*time.Second, func() error {
+			if !strings.Contains(erl.Output(), "UP") {
+				return fmt.Errorf("erl not connected: %q", erl.Output())
+			}
+			return nil
+		})
+		imp.Process.Signal(sig)
+		imp.WaitExit(t, 15*time.Second)
+		peers.WaitFor(t, 10*time.Second, func() error {
+			if !strings.Contains(erl.Output(), "DOWN") {
+				return fmt.Errorf("erl saw no nodedown after %s: %q", sig, erl.Output())
+			}
+			if listed(alive) {
+				return fmt.Errorf("%s still in epmd after %s", alive, sig)
+			}
+			return nil
+		})
+		erl.Kill()
+	}
+}
+
+// TestCLIBadInput: unknown options and bad names are refused with a message and
+// exit code 2, never a crash.
+func TestCLIBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"--erlang", "x@127.0.0.1", "--no-such-option", "1"},
+		{"--erlang", "bad name!"},
+		{"/no/such/file.ini"},
+	} {
+		cmd := exec.Command(binary, args...)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() == 0 || !strings.Contains(string(out), "imperial:") {
+			t.Errorf("%v: exit %v, output %q", args, err, out)
+		}
+		if strings.Contains(string(out), "panic") {
+			t.Errorf("%v: panicked:\n%s", args, out)
+		}
+	}
+}
