@@ -25,6 +25,7 @@ func RPCWorkerNames(n int) []gen.Atom {
 	}
 	return names
 }
+
 var _ act.ActorBehavior = (*rpcWorker)(nil)
 
 func factoryRPCWorker() gen.ProcessBehavior { return &rpcWorker{} }
