@@ -20,7 +20,7 @@ import (
 var defaultINI []byte
 
 // nodeKeys are the options of the Erlang node itself.
-var nodeKeys = []string{"erlang", "erlang-cookie", "erlang-hidden", "erlang-epmd-port"}
+var nodeKeys = []string{"erlang", "erlang-cookie", "erlang-hidden", "erlang-epmd-port", "log-level"}
 
 // directiveKeys are resolved by apps/config and never reach a service.
 var directiveKeys = []string{"ini", "xml", "xmlconfig", "yaml", "yml", "json", "js", "include", "config",
@@ -55,6 +55,12 @@ func runServices(args []string) int {
 		fmt.Fprintln(os.Stderr, "imperial:", err)
 		return 2
 	}
+	lv, _ := config.Get(opts, "log-level")
+	slogLevel, ergoLevel, err := parseLevel(lv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imperial:", err)
+		return 2
+	}
 	bin, _ := os.Executable()
 	reg := rpc.NewRegistry()
 	env := apps.Env{Registry: reg, Binary: bin}
@@ -65,6 +71,9 @@ func runServices(args []string) int {
 	} else if full, _, err := node.ResolveName(name, false); err == nil {
 		env.NodeName = gen.Atom(full)
 	}
+	o.Base.Log.Level = ergoLevel
+	o.Base.Log.DefaultLogger.Disable = true
+	o.Base.Log.Loggers = []gen.Logger{{Name: "slog", Logger: newLogger(slogLevel)}}
 	if o.Applications, err = apps.Build(env, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "imperial:", err)
 		return 2
