@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
@@ -347,7 +349,7 @@ func TestLoaderDirAndCwd(t *testing.T) {
 	if _, err := (Loader{}).Load("a.ini"); !errors.Is(err, ErrFile) {
 		t.Fatalf("no FS: %v", err)
 	}
-	if _, err := l.Load("nothere.ini"); !errors.Is(err, ErrFile) {
+	if _, err := l.Load("nothere.ini"); !errors.Is(err, ErrFile) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing: %v", err)
 	}
 	if _, err := l.Load("."); !errors.Is(err, ErrFormat) {
@@ -473,6 +475,11 @@ func TestLoadBytesAndLimits(t *testing.T) {
 	if err != nil || opts[0].Value != "/run/app.sock" || opts[0].File != "app.yml" {
 		t.Fatalf("LoadBytes: %v %v", opts, err)
 	}
+	// in yaml a plain scalar cannot start with %: magic variables are expanded first, as in uWSGI
+	opts, err = l.LoadBytes("app.yml", []byte("uwsgi:\n  socket: %n.sock\n"))
+	if err != nil || opts[0].Value != "app.sock" {
+		t.Fatalf("yaml scalar starting with a magic variable: %v %v", opts, err)
+	}
 	if _, err := l.LoadBytes("app.ini", make([]byte, MaxFileSize+1)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("big: %v", err)
 	}
@@ -492,6 +499,19 @@ func TestLoadBytesAndLimits(t *testing.T) {
 	fsys := fstest.MapFS{"t.ini": {Data: []byte("[uwsgi]\ninherit = t.ini\n")}}
 	if _, err := (Loader{FS: fsys}).Load("t.ini"); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("inherit loop: %v", err)
+	}
+	// the files of one resolution share MaxTotalSize
+	big := fstest.MapFS{}
+	var top strings.Builder
+	top.WriteString("[uwsgi]\n")
+	for i := 0; i <= MaxTotalSize/MaxFileSize; i++ {
+		name := fmt.Sprintf("big%d.ini", i)
+		big[name] = &fstest.MapFile{Data: append([]byte("[uwsgi]\n"), make([]byte, MaxFileSize-8)...)}
+		top.WriteString("include = " + name + "\n")
+	}
+	big["top.ini"] = &fstest.MapFile{Data: []byte(top.String())}
+	if _, err := (Loader{FS: big}).Load("top.ini"); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("total size: %v", err)
 	}
 	if _, err := l.LoadBytes("app.cfg", []byte("x")); !errors.Is(err, ErrFormat) {
 		t.Fatalf("format: %v", err)

@@ -85,6 +85,7 @@ type resolver struct {
 	dir, cwd string
 	errs     ErrorList
 	files    int
+	bytes    int64 // read so far, against MaxTotalSize
 	options  int
 	first    *magicVars
 	inherits []Option
@@ -337,27 +338,35 @@ func (r *resolver) read(abs string) ([]byte, string, error) {
 	if !ok {
 		return nil, "", fmt.Errorf("%w: %s is outside %s", ErrFile, abs, r.dir)
 	}
+	fileErr := func(err error) error {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%w: %s: %w", ErrFile, abs, err)
+	}
 	f, err := r.l.FS.Open(name)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrFile, err)
+		return nil, "", fileErr(err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrFile, err)
+		return nil, "", fileErr(err)
 	}
 	if st.IsDir() {
 		return nil, "", fmt.Errorf("%w: %s is a directory", ErrFile, abs)
 	}
-	if st.Size() > MaxFileSize {
-		return nil, "", fmt.Errorf("%w: %d bytes > max %d", ErrTooLarge, st.Size(), MaxFileSize)
+	if st.Size() > MaxFileSize || r.bytes+st.Size() > MaxTotalSize {
+		return nil, "", fmt.Errorf("%w: %s: %d bytes (max %d a file, %d in all)", ErrTooLarge, abs, st.Size(), MaxFileSize, MaxTotalSize)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrFile, err)
+		return nil, "", fileErr(err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, "", fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxFileSize)
+	r.bytes += int64(len(data))
+	if len(data) > MaxFileSize || r.bytes > MaxTotalSize {
+		return nil, "", fmt.Errorf("%w: %s: more than %d bytes", ErrTooLarge, abs, MaxFileSize)
 	}
 	return data, inode(st), nil
 }

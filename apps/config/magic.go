@@ -26,7 +26,9 @@ import (
 //
 // uWSGI replaces any other %c by nothing. Here the same happens, but when the variable is
 // unknown (or has no value here) on a line that holds an option, Load reports ErrMagic:
-// write %% for a literal percent sign.
+// write %% for a literal percent sign. As in uWSGI the expansion is textual, so a path
+// holding a quote or '<' can break a json or xml file; a value holding a newline is
+// treated as having no value, so that lines keep their numbers.
 const hostMagic = "bhtTVkuUgG"
 
 // magicVars is the table of one file.

@@ -34,6 +34,8 @@ const (
 	MaxIncludeDepth = 16
 	// MaxFiles bounds the files read by one resolution (includes, inherits, @(file)).
 	MaxFiles = 256
+	// MaxTotalSize bounds the bytes of all the files read by one resolution.
+	MaxTotalSize = 16 << 20
 	// MaxExpansions bounds the placeholder substitutions made in one value.
 	MaxExpansions = 256
 	// MaxValueSize bounds a value after placeholder expansion.
@@ -122,14 +124,6 @@ func (l ErrorList) Unwrap() []error {
 // add records a diagnostic.
 func (l *ErrorList) add(file string, line int, key string, err error) {
 	*l = append(*l, &Error{File: file, Line: line, Key: key, Err: err})
-}
-
-// err returns the list as an error, or nil when it is empty.
-func (l ErrorList) err() error {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
 }
 
 // Lookup returns the last option named key: for a single-valued option uWSGI applies the
