@@ -81,7 +81,8 @@ func AdaptXML(src []byte, file string) ([]Option, error) {
 				}
 			case section > 0 && depth == section+2 && cur != nil:
 				if cur.key == "app" && !cur.nested {
-					cur.nested, cur.text, cur.hasText = true, "", false
+					cur.nested, cur.hasText = true, false
+					cur.text.Reset()
 					cur.inNested = true
 					break
 				}
@@ -116,7 +117,7 @@ func AdaptXML(src []byte, file string) ([]Option, error) {
 		case xml.CharData:
 			switch {
 			case section > 0 && cur != nil && ((depth == section+1 && !cur.nested) || (depth == section+2 && cur.inNested)):
-				cur.text += string(t)
+				cur.text.Write(t)
 				cur.hasText = true
 			case section > 0 && depth == section:
 				if bytes.HasPrefix(src[off:], []byte("<![CDATA[")) {
@@ -150,7 +151,7 @@ type xmlOption struct {
 	key      string
 	line     int
 	start    xml.StartElement
-	text     string
+	text     strings.Builder
 	hasText  bool
 	nested   bool // <app> whose content is a nested element: text is that element's
 	inNested bool // inside that nested element now
@@ -160,14 +161,14 @@ type xmlOption struct {
 // emit appends the option(s) the element stands for.
 func (x *xmlOption) emit(opts []Option, file string) []Option {
 	if x.key != "app" {
-		value := x.text
+		value := x.text.String()
 		if !x.hasText {
 			value = "1"
 		}
 		return append(opts, Option{Key: x.key, Value: value, File: file, Line: x.line})
 	}
 	if x.hasText {
-		value := x.text
+		value := x.text.String()
 		if mp, ok := xmlAttr(x.start, "mountpoint"); ok {
 			value = mp + "=" + value
 		} else if domain, ok := xmlAttr(x.start, "domain"); ok {
