@@ -15,7 +15,9 @@ import (
 //   - short flags from uWSGI's table: `-s :3031`, `-s:3031`, `-p 4`, `-p4`, `-M`, and
 //     clusters such as `-Mp 4` or `-Mp4`;
 //   - arguments that are not options (config files, `-`), and everything after `--`,
-//     are returned in rest, in order (uWSGI loads them as configs by extension).
+//     are returned in rest, in order. uWSGI loads them as configs by extension after the
+//     options: append Option{Key: "config", Value: arg} for each before Loader.Expand to
+//     do the same.
 //
 // Boolean options get the value "true" (uWSGI stores none; --show-config prints true).
 // Each Option has File CommandLine and Line the 1-based position of its argument in args
