@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,16 +49,21 @@ func benchNode(cfg config) error {
 	if err != nil || !strings.Contains(string(out), "DONE") {
 		return fmt.Errorf("driver: %v\n%s", err, out)
 	}
-	rates := map[string]float64{}
+	samples := map[string][]float64{}
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) == 5 && f[0] == "RESULT" {
 			v, _ := strconv.ParseFloat(f[4], 64)
-			rates[f[1]+" "+f[2]+" "+f[3]] = v
+			k := f[1] + " " + f[2] + " " + f[3]
+			samples[k] = append(samples[k], v)
 		}
 	}
-	fmt.Printf("   %-26s %12s %12s %8s\n", "calls/s from erl", "imperial", "erl→erl", "ratio")
+	rates := map[string]float64{}
+	for k, v := range samples {
+		rates[k] = median(v)
+	}
+	fmt.Printf("   %-26s %12s %12s %8s   (median of 3 rounds of %s)\n", "calls/s from erl", "imperial", "erl→erl", "ratio", cfg.duration)
 	for _, kind := range []string{"gen_call", "rpc"} {
 		for _, c := range []string{"1", "16"} {
 			i, e := rates["imperial "+kind+" "+c], rates["erl "+kind+" "+c]
@@ -113,4 +119,13 @@ func waitRegistered(nodes ...string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"imperial/actors/wire/uwsgi"
+)
+
+// uwsgiRequest is the request every uwsgi-protocol benchmark sends: nine
+// vars as nginx would send them for GET / with Host key.
+func uwsgiRequest(key string) []byte {
+	vs := uwsgi.Vars{}.
+		Add("QUERY_STRING", "").
+		Add("REQUEST_METHOD", "GET").
+		Add("REQUEST_URI", "/").
+		Add("PATH_INFO", "/").
+		Add("SERVER_PROTOCOL", "HTTP/1.1").
+		Add("REMOTE_ADDR", "127.0.0.1").
+		Add("SERVER_NAME", "bench").
+		Add("SERVER_PORT", "80").
+		Add("HTTP_HOST", key)
+	pkt, err := uwsgi.AppendPacket(nil, 0, 0, vs)
+	if err != nil {
+		panic(err) // constant input
+	}
+	return pkt
+}
+
+// loadResult is one closed-loop run.
+type loadResult struct {
+	requests int
+	errors   int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+	firstErr error
+}
+
+func (r loadResult) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r loadResult) String() string {
+	s := fmt.Sprintf("%8.0f req/s  p50 %6.2f ms  p99 %6.2f ms", r.rate(),
+		float64(r.p50.Microseconds())/1000, float64(r.p99.Microseconds())/1000)
+	if r.errors > 0 {
+		s += fmt.Sprintf("  errors %d (%v)", r.errors, r.firstErr)
+	}
+	return s
+}
+
+var errStatus = errors.New("answer is not 200")
+
+// uwsgiLoad runs clients closed loops against addr for d: each request on a
+// new connection (the uwsgi protocol has one request per connection), the
+// answer read to EOF and counted when its status line says 200.
+func uwsgiLoad(addr string, pkt []byte, clients int, d time.Duration) loadResult {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		lat      []time.Duration
+		errs     atomic.Int64
+		firstErr atomic.Value
+		stop     atomic.Bool
+	)
+	ok200 := []byte(" 200 ")
+	start := time.Now()
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 4096)
+			mine := make([]time.Duration, 0, 1<<16)
+			for !stop.Load() {
+				t0 := time.Now()
+				err := oneRequest(addr, pkt, buf, ok200)
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(d)
+	stop.Store(true)
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	r := loadResult{requests: len(lat), errors: int(errs.Load()), elapsed: elapsed}
+	if len(lat) > 0 {
+		r.p50 = lat[len(lat)/2]
+		r.p99 = lat[len(lat)*99/100]
+	}
+	if e, ok := firstErr.Load().(error); ok {
+		r.firstErr = e
+	}
+	return r
+}
+
+func oneRequest(addr string, pkt, buf, ok200 []byte) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(pkt); err != nil {
+		return err
+	}
+	n := 0
+	for {
+		r, err := c.Read(buf[n:])
+		n += r
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				return err
+			}
+			break
+		}
+		if n == len(buf) {
+			n = min(n, 64) // keep the status line, drop the rest
+		}
+	}
+	line, _, _ := bytes.Cut(buf[:n], []byte("\r\n"))
+	if !bytes.Contains(line, ok200) {
+		return fmt.Errorf("%w: %q", errStatus, line)
+	}
+	return nil
+}
