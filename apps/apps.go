@@ -13,6 +13,8 @@ import (
 	"ergo.services/ergo/gen"
 
 	"imperial/apps/config"
+	"imperial/apps/router"
+	"imperial/apps/worker"
 	"imperial/node/rpc"
 )
 
@@ -44,7 +46,18 @@ func Keys() []string {
 
 // Services is the table of every service imperial runs, in start order.
 func Services() []Service {
-	return []Service{}
+	return []Service{
+		{
+			Name: "router", Keys: router.Keys(), Wants: router.Wants,
+			Create: func(env Env, opts []config.Option) (gen.ApplicationBehavior, error) { return router.Create(opts) },
+		},
+		{
+			Name: "worker", Keys: worker.Keys(), Wants: worker.Wants,
+			Create: func(env Env, opts []config.Option) (gen.ApplicationBehavior, error) {
+				return worker.Create(worker.Env{Registry: env.Registry, Erlang: env.NodeName != ""}, opts)
+			},
+		},
+	}
 }
 
 // Build creates the applications the options ask for.

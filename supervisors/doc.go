@@ -7,6 +7,17 @@
 //	├── imperial_emperor_monitor_N    one per --emperor source
 //	└── imperial_vassal_agent         only when this imperial is a vassal
 //
+//	imperial_router_sup (rest_for_one, permanent children, 5 restarts / 10 s)   router.go
+//	├── imperial_subscription         key → nodes table every router asks; first
+//	├── imperial_fastrouter           --fastrouter: listeners, one splice meta per connection
+//	└── imperial_http_router          --http in router mode: HTTP front over the same table
+//
+//	imperial_worker_sup (rest_for_one, permanent children, 5 restarts / 10 s)   worker.go
+//	├── imperial_extworker_pool       external app processes (Python adapter), when external
+//	├── imperial_uwsgi_rpc            uWSGI RPC executors on the node's RPC registry
+//	├── imperial_worker               sockets, accept loops, the app
+//	└── imperial_subscriber_N         one announcer per --subscribe-to, last: announce once listening
+//
 // Import rules: supervisors imports actors/* (their Name, Factory, Options);
 // apps imports supervisors. It never imports apps or rel.
 package supervisors
