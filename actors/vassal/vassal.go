@@ -170,7 +170,7 @@ func (v *vassal) HandleMessage(from gen.PID, message any) error {
 		}
 
 	default:
-		v.Log().Error("vassal %s: unknown message %T from %s", v.o.Name, message, from)
+		v.Log().Error("vassal %s: unknown message %T %#v from %s", v.o.Name, message, message, from)
 	}
 	return nil
 }

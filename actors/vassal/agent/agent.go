@@ -37,7 +37,11 @@ const Name gen.Atom = "imperial_vassal_agent"
 // Options configure the agent; apps/emperor builds them from the environment
 // the emperor gave (UWSGI_EMPEROR_FD, UWSGI_RELOADS, IMPERIAL_EMPEROR_NODE).
 type Options struct {
-	FD          int      // the emperor control socket
+	// File is the emperor control socket (fd UWSGI_EMPEROR_FD), opened once by
+	// the caller in non-blocking mode (so that a deadline can stop a read): it
+	// must outlive restarts of the agent (an *os.File closes its descriptor
+	// when collected).
+	File        *os.File
 	Reloads     int      // UWSGI_RELOADS: >0 after a reload, when byte 1 is not sent again
 	EmperorNode gen.Atom // connect to this node, if set
 	LoyalAfter  time.Duration
@@ -88,8 +92,8 @@ func (a *agent) Init(args ...any) error {
 	if !ok {
 		return fmt.Errorf("%w: want Options, got %T", ErrOptions, args[0])
 	}
-	if o.FD < 3 {
-		return fmt.Errorf("%w: emperor fd %d", ErrOptions, o.FD)
+	if o.File == nil {
+		return fmt.Errorf("%w: no emperor fd", ErrOptions)
 	}
 	if o.LoyalAfter <= 0 {
 		o.LoyalAfter = time.Second
@@ -102,11 +106,7 @@ func (a *agent) Init(args ...any) error {
 		o.OnLost = func() { stop(false) }
 	}
 	a.o = o
-	f := os.NewFile(uintptr(o.FD), "emperor")
-	if f == nil {
-		return fmt.Errorf("%w: emperor fd %d is not open", ErrOptions, o.FD)
-	}
-	alias, err := a.SpawnMeta(&fdMeta{f: f, node: a.Node(), emperorNode: o.EmperorNode, reload: o.OnReload, reloads: o.Reloads}, gen.MetaOptions{})
+	alias, err := a.SpawnMeta(&fdMeta{f: o.File, node: a.Node(), emperorNode: o.EmperorNode, reload: o.OnReload, reloads: o.Reloads}, gen.MetaOptions{})
 	if err != nil {
 		return err
 	}

@@ -9,10 +9,12 @@ package agent
 //          closes, to its parent (the agent).
 // Spawns   nothing; Start first connects this node to the emperor's node
 //          when there is one.
-// Owns     the descriptor (inherited, kept open and without close-on-exec so
-//          that a re-exec keeps it).
+// Owns     reading and writing the descriptor (inherited, non-blocking, kept
+//          open and without close-on-exec so that a re-exec keeps it; the
+//          *os.File itself belongs to the caller of the agent).
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -51,11 +53,15 @@ func (m *fdMeta) Start() error {
 			m.proc.Log().Warning("cannot connect to the emperor's node %s: %v", m.emperorNode, err)
 		}
 	}
+	m.f.SetReadDeadline(time.Time{}) // a previous agent's meta may have set one
 	var buf [16]byte
 	for {
 		n, err := m.f.Read(buf[:])
 		for _, b := range buf[:n] {
 			m.proc.Send(m.proc.Parent(), messageByte{b: b})
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil // Terminate: the agent is gone
 		}
 		if err != nil {
 			m.proc.Send(m.proc.Parent(), messageLost{err: err.Error()})
@@ -94,7 +100,9 @@ func (m *fdMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error)
 	return nil, nil
 }
 
-func (m *fdMeta) Terminate(reason error) {}
+// Terminate stops Start's Read (the descriptor is non-blocking, so a deadline
+// wakes it) without closing the descriptor, which the next agent reuses.
+func (m *fdMeta) Terminate(reason error) { m.f.SetReadDeadline(time.Now()) }
 
 func (m *fdMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
 	return map[string]string{"fd": m.f.Name()}
