@@ -223,6 +223,7 @@ func (c *conn) ticker() {
 			return
 		case <-t.C:
 		}
+		c.sweep(time.Now())
 		if out := c.framesOut.Load(); out == lastOut {
 			c.write(tickFrame[:])
 		}
@@ -241,6 +242,27 @@ func (c *conn) ticker() {
 }
 
 var tickFrame = [4]byte{}
+
+// pendingMaxAge bounds how long a request waits in the tables: an inbound call
+// whose actor never answered (and whose caller never demonitored), an outbound
+// call whose ergo caller timed out long ago.
+const pendingMaxAge = 10 * time.Minute
+
+// sweep drops table entries older than pendingMaxAge.
+func (c *conn) sweep(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for ref, in := range c.t.inbound {
+		if now.Sub(in.at) > pendingMaxAge {
+			c.t.delInbound(ref)
+		}
+	}
+	for k, oc := range c.t.outCalls {
+		if now.Sub(oc.at) > pendingMaxAge {
+			delete(c.t.outCalls, k)
+		}
+	}
+}
 
 // readLoop decodes frames in arrival order and routes them (ergo-network §3).
 func (c *conn) readLoop() error {

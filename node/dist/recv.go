@@ -3,6 +3,7 @@ package dist
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"ergo.services/ergo/gen"
 
@@ -295,7 +296,7 @@ func mrefOf(tag any) (etf.Ref, bool) {
 
 func (c *conn) addGenCall(call genCallMsg) (gen.Ref, error) {
 	ref := c.newInternalRef()
-	in := &inbound{kind: inboundGenCall, caller: call.from, tag: call.tag}
+	in := &inbound{kind: inboundGenCall, caller: call.from, tag: call.tag, at: time.Now()}
 	if r, ok := mrefOf(call.tag); ok {
 		k := keyOf(r)
 		in.mref = &k

@@ -252,10 +252,6 @@ func (c *conn) CallAlias(gen.PID, gen.Alias, gen.MessageOptions, any) error {
 	return gen.ErrUnsupported
 }
 
-// outCallMaxAge bounds how long an unanswered outbound call is remembered; ergo's
-// caller has timed out long before (P12: refs are ours, entries expire by age).
-const outCallMaxAge = 10 * time.Minute
-
 func (c *conn) addOutCall(from gen.PID, ref gen.Ref, to any) (etf.Ref, error) {
 	tag := c.newRef()
 	now := time.Now()
@@ -263,7 +259,7 @@ func (c *conn) addOutCall(from gen.PID, ref gen.Ref, to any) (etf.Ref, error) {
 	defer c.mu.Unlock()
 	if len(c.t.outCalls) >= maxPending {
 		for k, oc := range c.t.outCalls {
-			if now.Sub(oc.at) > outCallMaxAge {
+			if now.Sub(oc.at) > pendingMaxAge {
 				delete(c.t.outCalls, k)
 			}
 		}
