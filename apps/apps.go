@@ -13,6 +13,7 @@ import (
 	"ergo.services/ergo/gen"
 
 	"imperial/apps/config"
+	emperorapp "imperial/apps/emperor"
 	"imperial/apps/router"
 	"imperial/apps/worker"
 	"imperial/node/rpc"
@@ -55,6 +56,13 @@ func Services() []Service {
 			Name: "worker", Keys: worker.Keys(), Wants: worker.Wants,
 			Create: func(env Env, opts []config.Option) (gen.ApplicationBehavior, error) {
 				return worker.Create(worker.Env{Registry: env.Registry, Erlang: env.NodeName != ""}, opts)
+			},
+		},
+		{
+			// last: an imperial vassal tells its emperor it is ready when this starts
+			Name: "emperor", Keys: emperorapp.Keys(), Wants: emperorapp.Wants,
+			Create: func(env Env, opts []config.Option) (gen.ApplicationBehavior, error) {
+				return emperorapp.Create(emperorapp.Env{NodeName: env.NodeName, Registry: env.Registry, Binary: env.Binary}, opts)
 			},
 		},
 	}
