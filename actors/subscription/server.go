@@ -16,6 +16,7 @@ package subscription
 //          to the meta processes.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -203,7 +204,7 @@ func (s *server) forward(raw []byte) {
 }
 
 func (s *server) Terminate(reason error) {
-	if reason != gen.TerminateReasonNormal && reason != gen.TerminateReasonShutdown {
+	if !errors.Is(reason, gen.TerminateReasonNormal) && !errors.Is(reason, gen.TerminateReasonShutdown) {
 		s.Log().Warning("subscription server stopped: %s", reason)
 	}
 }
