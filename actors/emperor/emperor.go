@@ -709,6 +709,12 @@ func (e *emperor) vassalOptions(v VassalConfig) vassal.Options {
 		}
 		o.ImperialArgs = []string{"--erlang", node}
 		o.ImperialEnv = []string{vassal.EnvEmperorNode + "=" + string(e.opts.NodeName)}
+		if nw := e.Node().Network(); nw != nil && nw.Cookie() != "" {
+			// the cookie travels in the environment; argv only names the variable,
+			// which apps/config's $(VAR) pass expands in the vassal
+			o.ImperialArgs = append(o.ImperialArgs, "--erlang-cookie", "$("+vassal.EnvEmperorCookie+")")
+			o.ImperialEnv = append(o.ImperialEnv, vassal.EnvEmperorCookie+"="+nw.Cookie())
+		}
 	}
 	return o
 }

@@ -320,8 +320,8 @@ func TestNodeNames(t *testing.T) {
 	for _, ev := range ta.Events() {
 		if se, ok := ev.(unit.SpawnEvent); ok {
 			o := se.Args[0].(vassal.Options)
-			if strings.Join(o.ImperialArgs, " ") != "--erlang my_app@127.0.0.1" ||
-				len(o.ImperialEnv) != 1 || o.ImperialEnv[0] != "IMPERIAL_EMPEROR_NODE=boss@127.0.0.1" {
+			if strings.Join(o.ImperialArgs, " ") != "--erlang my_app@127.0.0.1 --erlang-cookie $(IMPERIAL_EMPEROR_COOKIE)" ||
+				strings.Join(o.ImperialEnv, " ") != "IMPERIAL_EMPEROR_NODE=boss@127.0.0.1 IMPERIAL_EMPEROR_COOKIE=test-cookie" {
 				t.Errorf("imperial vassal args %v env %v", o.ImperialArgs, o.ImperialEnv)
 			}
 		}

@@ -107,8 +107,10 @@ const (
 	// EnvEmperorNode names the emperor's Erlang node for an imperial vassal,
 	// which connects to it.
 	EnvEmperorNode = "IMPERIAL_EMPEROR_NODE"
-	fdControl      = 3
-	fdConfig       = 4
+	// EnvEmperorCookie carries the emperor node's cookie to an imperial vassal.
+	EnvEmperorCookie = "IMPERIAL_EMPEROR_COOKIE"
+	fdControl        = 3
+	fdConfig         = 4
 )
 
 // argv returns the arguments after the program: the loader flag and the
@@ -136,7 +138,7 @@ func (o *Options) environ(base []string, imperial bool) []string {
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
-		case k == "UWSGI_RELOADS", k == "NOTIFY_SOCKET", k == EnvEmperorFD, k == EnvEmperorFDConfig, k == EnvEmperorNode:
+		case k == "UWSGI_RELOADS", k == "NOTIFY_SOCKET", k == EnvEmperorFD, k == EnvEmperorFDConfig, k == EnvEmperorNode, k == EnvEmperorCookie:
 			continue
 		case strings.HasPrefix(k, "UWSGI_VASSAL_"):
 			renamed = append(renamed, "UWSGI_"+strings.TrimPrefix(kv, "UWSGI_VASSAL_"))
