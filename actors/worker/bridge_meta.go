@@ -293,6 +293,6 @@ func (b *bridgeConn) Terminate(reason error) {
 	b.boxes = map[gen.Atom]*bridgeBox{}
 	b.mu.Unlock()
 	for _, box := range boxes {
-		_ = b.node.Kill(box.pid)
+		_ = b.node.Send(box.pid, messageMailboxStop{})
 	}
 }

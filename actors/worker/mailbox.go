@@ -2,7 +2,8 @@ package worker
 
 // mailbox: a name registered for an external worker (erlang_register_process).
 //
-// Accepts  any message: handed to the bridge connection's channel, dropped
+// Accepts  messageMailboxStop (from its bridge connection: ends normally);
+//          any other message: handed to the bridge connection's channel, dropped
 //          with a log line when MailboxSize messages already wait.
 // Replies  Call → {error, mailbox}.
 // Owns     nothing: the channel belongs to the bridge connection.
@@ -48,7 +49,13 @@ func (m *mailbox) Init(args ...any) error {
 	return nil
 }
 
+// messageMailboxStop ends a mailbox (its bridge connection closed).
+type messageMailboxStop struct{}
+
 func (m *mailbox) HandleMessage(from gen.PID, message any) error {
+	if _, ok := message.(messageMailboxStop); ok {
+		return gen.TerminateReasonNormal
+	}
 	select {
 	case m.ch <- Message{From: from, Body: message}:
 	default:
