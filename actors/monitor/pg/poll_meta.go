@@ -1,0 +1,190 @@
+package pg
+
+// pollMeta owns one connection to PostgreSQL.
+//
+// Accepts  nothing (Terminate ends it).
+// Replies  nothing.
+// Sends    to its parent: netwatch.MessageSet after every poll,
+//          netwatch.MessageUp after the first one, netwatch.MessageDown
+//          (its last message) when the connection fails or cannot be made.
+// Spawns   nothing.
+// Owns     the pgx connection (dialled in Start, closed when Start returns)
+//          and the context Terminate cancels to interrupt it.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"ergo.services/ergo/gen"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"imperial/actors/emperor"
+	"imperial/actors/monitor/netwatch"
+)
+
+type pollMeta struct {
+	proc   gen.MetaProcess
+	o      Options
+	cfg    *pgx.ConnConfig
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newPollMeta(o Options) (*pollMeta, error) {
+	cfg, err := connConfig(o.Spec.ConnInfo)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &pollMeta{o: o, cfg: cfg, ctx: ctx, cancel: cancel}, nil
+}
+
+func (m *pollMeta) Init(p gen.MetaProcess) error {
+	m.proc = p
+	return nil
+}
+
+func (m *pollMeta) Start() (err error) {
+	clean := false
+	defer func() {
+		if !clean {
+			m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: netwatch.ErrMetaGone})
+		}
+	}()
+	err = m.run()
+	clean = true
+	if m.ctx.Err() != nil {
+		return nil // terminated
+	}
+	m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: err})
+	return nil
+}
+
+func (m *pollMeta) run() error {
+	conn, err := pgx.ConnectConfig(m.ctx, m.cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Close(ctx)
+	}()
+	if ch := m.o.Spec.Listen; ch != "" {
+		if _, err := conn.Exec(m.ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return fmt.Errorf("LISTEN %s: %w", ch, err)
+		}
+	}
+	up := false
+	for {
+		vassals, problems, err := Poll(m.ctx, conn.PgConn(), m.o.Spec.Query)
+		if err != nil {
+			return err
+		}
+		if !up {
+			m.proc.Send(m.proc.Parent(), netwatch.MessageUp{})
+			up = true
+		}
+		m.proc.Send(m.proc.Parent(), netwatch.MessageSet{Vassals: vassals, Problems: problems})
+		if err := m.wait(conn); err != nil {
+			return err
+		}
+	}
+}
+
+// wait returns after the poll interval, or as soon as a NOTIFY arrives.
+func (m *pollMeta) wait(conn *pgx.Conn) error {
+	if m.o.Spec.Listen == "" {
+		t := time.NewTimer(m.o.Interval)
+		defer t.Stop()
+		select {
+		case <-m.ctx.Done():
+			return m.ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, m.o.Interval)
+	defer cancel()
+	_, err := conn.WaitForNotification(ctx)
+	if err != nil && m.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil // the interval passed without a notification
+	}
+	return err
+}
+
+// Poll runs the query once on conn (simple protocol: every value in text
+// format) and turns the first result that has columns into vassals. Rows that
+// cannot be read become problems; a duplicate name keeps its first row.
+func Poll(ctx context.Context, conn *pgconn.PgConn, query string) ([]emperor.VassalConfig, []netwatch.Problem, error) {
+	var (
+		vassals  []emperor.VassalConfig
+		problems []netwatch.Problem
+		got      bool
+		shapeErr error
+		seen     = make(map[string]bool)
+	)
+	mrr := conn.Exec(ctx, query)
+	for mrr.NextResult() {
+		rr := mrr.ResultReader()
+		fds := rr.FieldDescriptions()
+		if got || len(fds) == 0 {
+			rr.Close()
+			continue
+		}
+		got = true
+		cols := make([]Column, len(fds))
+		for i, fd := range fds {
+			cols[i] = Column{Name: fd.Name, OID: fd.DataTypeOID}
+		}
+		if shapeErr = CheckColumns(cols); shapeErr != nil {
+			rr.Close()
+			continue
+		}
+		n := 0
+		for rr.NextRow() {
+			if n++; n > MaxRows {
+				shapeErr = fmt.Errorf("%w: more than %d rows", ErrTooLarge, MaxRows)
+				break
+			}
+			vals := rr.Values()
+			v, err := Row(cols, vals)
+			if err != nil {
+				problems = append(problems, netwatch.Problem{Name: Name(vals), Err: err})
+				continue
+			}
+			if seen[v.Name] {
+				problems = append(problems, netwatch.Problem{Name: v.Name, Err: errors.New("duplicate name: the first row counts")})
+				continue
+			}
+			seen[v.Name] = true
+			vassals = append(vassals, v)
+		}
+		rr.Close()
+	}
+	if err := mrr.Close(); err != nil {
+		return nil, nil, err
+	}
+	if shapeErr != nil {
+		return nil, nil, shapeErr
+	}
+	if !got {
+		return nil, nil, fmt.Errorf("%w: the query returned no rows description", ErrColumns)
+	}
+	return vassals, problems, nil
+}
+
+func (m *pollMeta) HandleMessage(from gen.PID, message any) error { return nil }
+
+func (m *pollMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
+	return nil, nil
+}
+
+func (m *pollMeta) Terminate(reason error) { m.cancel() }
+
+func (m *pollMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
+	return map[string]string{"source": m.o.Source, "listen": m.o.Spec.Listen, "interval": m.o.Interval.String()}
+}
