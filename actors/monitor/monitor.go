@@ -17,8 +17,12 @@ import (
 
 	"ergo.services/ergo/gen"
 
+	"imperial/actors/monitor/amqp"
 	"imperial/actors/monitor/dir"
 	"imperial/actors/monitor/glob"
+	"imperial/actors/monitor/mongodb"
+	"imperial/actors/monitor/pg"
+	"imperial/actors/monitor/zmq"
 )
 
 // Errors of Resolve; test with errors.Is.
@@ -49,6 +53,10 @@ func Schemes() []Scheme {
 	return []Scheme{
 		{Name: "dir", Factory: dir.Factory, Options: dirOptions},
 		{Name: "glob", Factory: glob.Factory, Options: globOptions},
+		{Name: "pg", Factory: pg.Factory, Options: func(s, a string, c Common) (any, error) { return pg.FromSpec(s, a, c.Emperor, c.Rescan, c.Cwd) }},
+		{Name: "mongodb", Factory: mongodb.Factory, Options: func(s, a string, c Common) (any, error) { return mongodb.FromSpec(s, a, c.Emperor, c.Rescan, c.Cwd) }},
+		{Name: "amqp", Factory: amqp.Factory, Options: func(s, a string, c Common) (any, error) { return amqp.FromSpec(s, a, c.Emperor, c.Rescan, c.Cwd) }},
+		{Name: "zmq", Factory: zmq.Factory, Options: func(s, a string, c Common) (any, error) { return zmq.FromSpec(s, a, c.Emperor, c.Rescan, c.Cwd) }},
 	}
 }
 

@@ -32,7 +32,8 @@ type Options struct {
 }
 
 // FromSpec builds Options from an --emperor spec ("mongodb://ARG"): the scheme
-// table's entry. rescan is --emperor-freq, the poll period.
+// table's entry. rescan (--emperor-freq) is the poll period; cwd is where the
+// files of config-less documents are.
 func FromSpec(spec, arg string, emperorName gen.Atom, rescan time.Duration, cwd string) (Options, error) {
 	s, err := ParseSpec(arg)
 	if err != nil {

@@ -30,8 +30,9 @@ type Options struct {
 }
 
 // FromSpec builds Options from an --emperor spec ("pg://ARG"): the scheme
-// table's entry. rescan is --emperor-freq, the default poll period.
-func FromSpec(spec, arg string, emperorName gen.Atom, rescan time.Duration) (Options, error) {
+// table's entry. rescan (--emperor-freq) is the poll period unless the conninfo
+// says interval=; cwd is unused.
+func FromSpec(spec, arg string, emperorName gen.Atom, rescan time.Duration, cwd string) (Options, error) {
 	s, err := ParseSpec(arg)
 	if err != nil {
 		return Options{}, err

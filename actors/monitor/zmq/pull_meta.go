@@ -1,0 +1,95 @@
+package zmq
+
+// pullMeta owns the bound PULL socket.
+//
+// Accepts  nothing (Terminate ends it).
+// Replies  nothing.
+// Sends    to its parent: netwatch.MessageUp once bound; per message
+//          netwatch.MessageTouch, netwatch.MessageDestroy or
+//          netwatch.MessageProblem; netwatch.MessageDown (its last message)
+//          when binding or receiving fails.
+// Spawns   nothing.
+// Owns     the zmq4 socket (bound in Start, closed when Start returns; zmq4
+//          runs accept and reader goroutines) and the context Terminate
+//          cancels to end Recv.
+
+import (
+	"context"
+
+	"ergo.services/ergo/gen"
+	"github.com/go-zeromq/zmq4"
+
+	"imperial/actors/monitor/netwatch"
+)
+
+type pullMeta struct {
+	proc   gen.MetaProcess
+	o      Options
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newPullMeta(o Options) *pullMeta {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &pullMeta{o: o, ctx: ctx, cancel: cancel}
+}
+
+func (m *pullMeta) Init(p gen.MetaProcess) error {
+	m.proc = p
+	return nil
+}
+
+func (m *pullMeta) Start() error {
+	clean := false
+	defer func() {
+		if !clean {
+			m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: netwatch.ErrMetaGone})
+		}
+	}()
+	err := m.run()
+	clean = true
+	if m.ctx.Err() != nil {
+		return nil // terminated
+	}
+	m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: err})
+	return nil
+}
+
+func (m *pullMeta) run() error {
+	sock := zmq4.NewPull(m.ctx)
+	defer sock.Close()
+	if err := sock.Listen(m.o.Endpoint); err != nil {
+		return err
+	}
+	m.proc.Send(m.proc.Parent(), netwatch.MessageUp{})
+	for {
+		msg, err := sock.Recv()
+		if err != nil {
+			return err
+		}
+		m.proc.Send(m.proc.Parent(), m.handle(msg.Frames))
+	}
+}
+
+func (m *pullMeta) handle(frames [][]byte) any {
+	c, err := ParseMessage(frames)
+	if err != nil {
+		return netwatch.MessageProblem{Problem: netwatch.Problem{Name: c.Name, Err: err}}
+	}
+	if c.Op == OpDestroy {
+		return netwatch.MessageDestroy{Name: c.Name}
+	}
+	return netwatch.MessageTouch{Vassal: c.Vassal(m.o.Cwd)}
+}
+
+func (m *pullMeta) HandleMessage(from gen.PID, message any) error { return nil }
+
+func (m *pullMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
+	return nil, nil
+}
+
+func (m *pullMeta) Terminate(reason error) { m.cancel() }
+
+func (m *pullMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
+	return map[string]string{"source": m.o.Source, "endpoint": m.o.Endpoint}
+}
