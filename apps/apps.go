@@ -14,6 +14,7 @@ import (
 
 	"imperial/apps/config"
 	emperorapp "imperial/apps/emperor"
+	mongrel2app "imperial/apps/mongrel2"
 	"imperial/apps/router"
 	"imperial/apps/worker"
 	"imperial/node/rpc"
@@ -56,6 +57,13 @@ func Services() []Service {
 			Name: "worker", Keys: worker.Keys(), Wants: worker.Wants,
 			Create: func(env Env, opts []config.Option) (gen.ApplicationBehavior, error) {
 				return worker.Create(worker.Env{Registry: env.Registry, Erlang: env.NodeName != ""}, opts)
+			},
+		},
+		{
+			// after the worker: with --socket/--http too, the handlers use its pool
+			Name: "mongrel2", Keys: mongrel2app.Keys(), Wants: mongrel2app.Wants,
+			Create: func(env Env, opts []config.Option) (gen.ApplicationBehavior, error) {
+				return mongrel2app.Create(mongrel2app.Env{Erlang: env.NodeName != ""}, opts)
 			},
 		},
 		{
