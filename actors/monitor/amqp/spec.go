@@ -26,12 +26,13 @@ func ParseSpec(arg string) (string, error) {
 	}
 	u, err := amqp091.ParseURI(uri)
 	if err != nil {
-		return "", fmt.Errorf("%w: %q: %v", ErrSpec, Redact(arg), err)
+		text := strings.ReplaceAll(err.Error(), uri, Redact(uri))
+		return "", fmt.Errorf("%w: %q: %s", ErrSpec, Redact(arg), text)
 	}
 	if u.Host == "" {
 		return "", fmt.Errorf("%w: %q: no host", ErrSpec, Redact(arg))
 	}
-	return u.String(), nil
+	return uri, nil
 }
 
 var userInfo = regexp.MustCompile(`([^:/@]*:)[^@/]*@`)

@@ -87,7 +87,7 @@ func connConfig(conninfo string) (*pgx.ConnConfig, error) {
 }
 
 var (
-	kvPassword  = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']*)`)
+	kvPassword  = regexp.MustCompile(`((?:^|[\s;/])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']*)`)
 	urlPassword = regexp.MustCompile(`(://[^:/@?#\s]*:)[^@/?#\s]*@`)
 	qPassword   = regexp.MustCompile(`([?&]password=)[^&#\s]*`)
 )
