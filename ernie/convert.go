@@ -258,3 +258,21 @@ func clip(b []byte) string {
 	}
 	return string(b)
 }
+
+// ErlangException is an exception raised by a function called on the BEAM
+// peer: what the ErlangRPC function of actors/ernie returns as its error
+// when the call reached the function (any other error means the peer could
+// not be reached).
+type ErlangException struct {
+	Class  etf.Atom // error, throw or exit
+	Reason any
+	Stack  any // the stacktrace for class error, else nil
+}
+
+// Error returns "erlang <class>: <~p of reason>".
+func (e *ErlangException) Error() string {
+	return "erlang " + string(e.Class) + ": " + clip(accesslog.AppendTerm(nil, e.Reason))
+}
+
+// Reply returns the user error reply for the exception (see ErlangError).
+func (e *ErlangException) Reply() *bert.Error { return ErlangError(e.Class, e.Reason, e.Stack) }

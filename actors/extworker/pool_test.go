@@ -138,17 +138,31 @@ func start(t *testing.T, o extworker.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(n.Stop)
 	f := &fixture{t: t, node: n, pool: "test_pool",
 		replies: make(chan extworker.MessageReply, 1024), calls: make(chan extworker.ResponseRun, 16)}
-	if _, err := n.SpawnRegister(f.pool, extworker.Factory, gen.ProcessOptions{MailboxSize: extworker.MailboxSize}, o); err != nil {
+	pool, err := n.SpawnRegister(f.pool, extworker.Factory, gen.ProcessOptions{MailboxSize: extworker.MailboxSize}, o)
+	if err != nil {
 		t.Fatalf("spawn pool: %v", err)
 	}
+	t.Cleanup(func() { stopNode(n, pool) })
 	f.client, err = n.Spawn(func() gen.ProcessBehavior { return &requester{} }, gen.ProcessOptions{}, f.replies, f.calls)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// stopNode stops the node. Under -tags norecover, ergo v1.999.310 panics
+// when a system-app process terminates after node.Stop has marked the node
+// stopped (application.terminate calls Network().Mode() on nil), so with
+// that tag only the pool is killed (its workers die with it) and the node
+// is left to the test binary's exit.
+func stopNode(n gen.Node, pool gen.PID) {
+	if noRecover {
+		n.Kill(pool)
+		return
+	}
+	n.Stop()
 }
 
 // send asks the pool (through the client actor, so replies come back to it).

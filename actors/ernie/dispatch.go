@@ -1,0 +1,168 @@
+package ernie
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"ergo.services/ergo/gen"
+
+	"imperial/bertrpc/bert"
+	"imperial/ernie"
+	"imperial/node/etf"
+)
+
+// ErlangRPC calls Module:Function(Args) on the BEAM peer node, as
+// erpc:call does. When the call reached the function and it raised, the
+// error is an *ernie.ErlangException; any other error means the peer could
+// not be reached. rel/imperial builds it from node/kernel.RPC.
+type ErlangRPC func(ctx context.Context, peer gen.Atom, m, f etf.Atom, args []any) (any, error)
+
+// Dispatcher is the routing state the connection metas and Call share. It
+// is immutable once ernie_server has built it and safe for concurrent use.
+type Dispatcher struct {
+	router      *ernie.Router
+	peer        gen.Atom
+	rpc         ErlangRPC
+	callTimeout time.Duration
+}
+
+// Router returns the router.
+func (d *Dispatcher) Router() *ernie.Router { return d.router }
+
+// context bounds a native call by the call timeout, if any.
+func (d *Dispatcher) context() (context.Context, context.CancelFunc) {
+	if d.callTimeout > 0 {
+		return context.WithTimeout(context.Background(), d.callTimeout)
+	}
+	return context.WithCancel(context.Background())
+}
+
+// route picks the handler of a request; goArgs converts the arguments for
+// native Go predicates and functions once.
+func (d *Dispatcher) route(ctx context.Context, mod, fun string, args etf.List, goArgs *lazyArgs) (*ernie.Handler, error) {
+	return d.router.Route(mod, fun, args, func(h *ernie.Handler) (bool, error) {
+		if h.Kind == ernie.GoNative {
+			f, _ := h.Function(fun, len(args))
+			ga, err := goArgs.get()
+			if err != nil {
+				return false, err
+			}
+			return callPred(ctx, f.Pred, ga)
+		}
+		v, err := d.erlang(ctx, mod, fun+ernie.PredSuffix, args)
+		if err != nil {
+			return false, err
+		}
+		switch v {
+		case etf.Atom("true"):
+			return true, nil
+		case etf.Atom("false"):
+			return false, nil
+		}
+		return false, fmt.Errorf("%w: %s:%s%s returned %v", ernie.ErrBadPredicate, mod, fun, ernie.PredSuffix, v)
+	})
+}
+
+// lazyArgs converts request arguments to Go values at most once.
+type lazyArgs struct {
+	raw  etf.List
+	done bool
+	args []any
+	err  error
+}
+
+func (l *lazyArgs) get() ([]any, error) {
+	if !l.done {
+		l.done = true
+		l.args, l.err = ernie.ToGo(l.raw)
+		if l.err != nil {
+			l.err = ernie.InvalidRequest(l.err.Error())
+		}
+	}
+	return l.args, l.err
+}
+
+// runNative runs a native handler and returns the value to send in
+// {reply, Value} (ready for bert.Encode), or an error for ErrorReply.
+func (d *Dispatcher) runNative(ctx context.Context, h *ernie.Handler, fun string, args etf.List, goArgs *lazyArgs) (any, error) {
+	if h.Kind == ernie.GoNative {
+		f, ok := h.Function(fun, len(args))
+		if !ok {
+			return nil, fmt.Errorf("%w: %s:%s/%d", ernie.ErrNoFunction, h.Module(), fun, len(args))
+		}
+		ga, err := goArgs.get()
+		if err != nil {
+			return nil, err
+		}
+		return callGo(ctx, f.Call, ga)
+	}
+	v, err := d.erlang(ctx, h.Module(), fun, args)
+	if err != nil {
+		return nil, err
+	}
+	return ernie.FromErlang(v), nil
+}
+
+// erlang calls mod:fun on the BEAM peer with bert.erl's argument
+// conversion; errors come back as *bert.Error.
+func (d *Dispatcher) erlang(ctx context.Context, mod, fun string, args etf.List) (any, error) {
+	if d.rpc == nil || d.peer == "" {
+		return nil, ernie.ServerError(ernie.CodeUndesignated, "no BEAM peer for native Erlang modules")
+	}
+	conv, _ := ernie.ToErlang(args).(etf.List)
+	v, err := d.rpc(ctx, d.peer, etf.Atom(mod), etf.Atom(fun), []any(conv))
+	if err != nil {
+		var ex *ernie.ErlangException
+		if errors.As(err, &ex) {
+			return nil, ex.Reply()
+		}
+		return nil, ernie.ServerError(ernie.CodeUndesignated, "native Erlang node "+string(d.peer)+" unavailable: "+err.Error())
+	}
+	return v, nil
+}
+
+// callGo runs a native Go function; a panic becomes a RuntimeError whose
+// backtrace is the goroutine's stack.
+func callGo(ctx context.Context, f ernie.Func, args []any) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &ernie.Exception{Message: fmt.Sprint("panic: ", r), Backtrace: stackLines()}
+		}
+	}()
+	return f(ctx, args)
+}
+
+func callPred(ctx context.Context, p ernie.Pred, args []any) (ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &ernie.Exception{Message: fmt.Sprint("panic in predicate: ", r), Backtrace: stackLines()}
+		}
+	}()
+	return p(ctx, args)
+}
+
+func stackLines() []string {
+	lines := strings.Split(strings.TrimSpace(string(debug.Stack())), "\n")
+	if len(lines) > ernie.MaxFrames {
+		lines = lines[:ernie.MaxFrames]
+	}
+	return lines
+}
+
+// encodeReply encodes {reply, v}; an unencodable value is a server error.
+func encodeReply(v any) []byte {
+	b, err := bert.Encode(bert.Reply{Result: v})
+	if err != nil {
+		return ernie.EncodeError(ernie.ServerError(ernie.CodeUndesignated, "cannot encode the reply: "+err.Error()))
+	}
+	return b
+}
+
+var noReply = func() []byte {
+	b, _ := bert.Encode(bert.NoReply{})
+	return b
+}()

@@ -1,0 +1,5 @@
+//go:build norecover
+
+package extworker_test
+
+const noRecover = true

@@ -1,0 +1,248 @@
+# ernie.rb — Ernie's Ruby handler API for imperial's Ernie server.
+#
+# Handlers written for Ernie (`require 'ernie'`) run unchanged: put this
+# directory on the load path (ruby -I ernie/handlers/ruby handler.rb) and
+# use Debian's ruby-bert. A handler process reads {packet,4} BERT requests
+# on fd 3 and writes replies on fd 4; stdout and stderr are free.
+#
+#   require 'ernie'
+#
+#   module Ext
+#     def add(a, b)
+#       a + b
+#     end
+#   end
+#
+#   logfile('/var/log/ext.log')   # optional; then, optionally:
+#   loglevel(Logger::INFO)        # (a new logfile logs at DEBUG)
+#   Ernie.expose(:ext, Ext)
+#
+# Every public method of the exposed module is a function of the BERT-RPC
+# module. When the handler file has run, Ernie.start serves requests
+# (unless Ernie.auto_start = false). Replies:
+#   {call, M, F, A}   -> {reply, Result}
+#                        {error, {server, 0, "Ernie::ServerError", Msg, Backtrace}}
+#                          for an unknown module or function
+#                        {error, {user, 0, ExceptionClass, Msg, Backtrace}}
+#                          when the function raised
+#   {cast, M, F, A}   -> {noreply} after running it (exceptions are dropped)
+#   anything else     -> {error, {server, 0, "Invalid request: ..."}}
+#
+# Written for imperial from Ernie's documented behaviour (see
+# shared/specs/ernie-bert.md §4.3). Differences: it loads the C decoder that
+# Debian's ruby-bert ships but does not find (set ERNIE_PURE_RUBY=1 to keep
+# the pure-Ruby one), answers undecodable requests with an error instead of
+# crashing, and builds log messages only when their level is enabled.
+
+require 'bert'
+require 'logger'
+
+unless ENV['ERNIE_PURE_RUBY']
+  begin
+    if BERT::Decode.respond_to?(:impl) && BERT::Decode.impl == 'Ruby'
+      ext = $LOAD_PATH.find { |p| p =~ /bert-[\d.]+\z/ && File.exist?(File.join(p, 'decode.so')) }
+      require File.join(ext, 'decode') if ext
+    end
+  rescue LoadError, StandardError
+    # keep the pure-Ruby decoder
+  end
+end
+
+class Ernie
+  VERSION = '2.5.2'
+
+  # Raised by dispatch for an unknown module or function; reported to the
+  # client as a server error.
+  class ServerError < StandardError; end
+
+  # A BERT-RPC module: a name and its functions (callables by Symbol).
+  class Mod
+    attr_accessor :name, :funs
+
+    def initialize(name)
+      self.name = name
+      self.funs = {}
+    end
+
+    def fun(name, block)
+      raise TypeError, 'block required' if block.nil?
+      funs[name] = block
+    end
+  end
+
+  class << self
+    attr_accessor :mods, :current_mod, :log, :auto_start, :count, :virgin_procline
+  end
+
+  self.mods = {}
+  self.current_mod = nil
+  self.log = Logger.new(STDOUT)
+  self.log.level = Logger::FATAL
+  self.auto_start = true
+  self.count = 0
+  self.virgin_procline = $0
+
+  # Define module +name+ with the functions +block+ declares (old DSL).
+  def self.mod(name, block)
+    m = Mod.new(name)
+    self.current_mod = m
+    mods[name] = m
+    block.call
+  end
+
+  # Declare function +name+ of the current module (old DSL).
+  def self.fun(name, block)
+    current_mod.fun(name, block)
+  end
+
+  # Expose every public instance method of +mixin+ as module +name+.
+  # Returns the object the methods run on.
+  def self.expose(name, mixin)
+    context = Object.new
+    context.extend(mixin)
+    mod(name, lambda {
+      mixin.public_instance_methods.each do |meth|
+        fun(meth.to_sym, context.method(meth))
+      end
+    })
+    context
+  end
+
+  # Log to +file+ (a path or an IO). A new logger logs everything (DEBUG):
+  # call loglevel afterwards to log less.
+  def self.logfile(file)
+    self.log = Logger.new(file)
+  end
+
+  def self.loglevel(level)
+    log.level = level
+  end
+
+  # Call mod:fun(*args).
+  def self.dispatch(mod, fun, args)
+    m = mods[mod] or raise ServerError, "No such module '#{mod}'"
+    f = m.funs[fun] or raise ServerError, "No such function '#{mod}:#{fun}'"
+    f.call(*args)
+  end
+
+  # Read one BERP from +input+ and decode it; nil at end of input.
+  def self.read_berp(input)
+    header = input.read(4)
+    return nil if header.nil? || header.bytesize < 4
+    len = header.unpack1('N')
+    data = len.zero? ? ''.b : input.read(len)
+    return nil if data.nil? || data.bytesize < len
+    BERT.decode(data)
+  end
+
+  # Encode +obj+ and write it as one BERP (one write call).
+  def self.write_berp(output, obj)
+    data = BERT.encode(obj)
+    output.write([data.bytesize].pack('N') << data)
+  end
+
+  # Serve requests from fd 3, replying on fd 4, until the server goes away.
+  def self.start
+    procline('starting')
+    log.info { "(#{Process.pid}) Starting" }
+    log.debug { mods.inspect }
+    input = IO.new(3, 'rb')
+    output = IO.new(4, 'wb')
+    input.sync = true
+    output.sync = true
+    loop do
+      process(input, output)
+      self.count += 1
+    end
+  end
+
+  # Handle one request; returns [request, reply] (for tests).
+  def self.process(input, output)
+    procline('waiting')
+    begin
+      iruby = read_berp(input)
+    rescue StandardError => e
+      iruby = e
+    end
+    if iruby.nil?
+      msg = 'Could not read BERP length header. Ernie server may have gone away. Exiting now.'
+      puts msg
+      log.info { "(#{Process.pid}) #{msg}" }
+      exit!
+    end
+
+    if iruby.is_a?(Exception)
+      procline('invalid request')
+      log.error { "-> undecodable request: #{iruby.message}" }
+      oruby = t[:error, t[:protocol, 2, iruby.class.to_s, "Undecodable request: #{iruby.message}", []]]
+      write_berp(output, oruby)
+      return [nil, oruby]
+    end
+
+    if iruby.is_a?(Array) && iruby.size == 4 && iruby[0] == :call
+      mod, fun, args = iruby[1..3]
+      procline("#{mod}:#{fun}(#{args})")
+      log.info { "-> #{iruby.inspect}" }
+      begin
+        res = dispatch(mod, fun, args)
+        oruby = t[:reply, res]
+        log.debug { "<- #{oruby.inspect}" }
+      rescue ServerError => e
+        oruby = t[:error, t[:server, 0, e.class.to_s, e.message, e.backtrace || []]]
+        log.error { "<- #{oruby.inspect}" }
+        log.error { (e.backtrace || []).join("\n") }
+      rescue Object => e
+        oruby = t[:error, t[:user, 0, e.class.to_s, e.message, e.backtrace || []]]
+        log.error { "<- #{oruby.inspect}" }
+        log.error { (e.backtrace || []).join("\n") }
+      end
+      begin
+        write_berp(output, oruby)
+      rescue Errno::EPIPE, IOError
+        exit!
+      rescue StandardError => e # the result has no BERT form
+        oruby = t[:error, t[:user, 0, e.class.to_s, e.message, e.backtrace || []]]
+        write_berp(output, oruby)
+      end
+    elsif iruby.is_a?(Array) && iruby.size == 4 && iruby[0] == :cast
+      mod, fun, args = iruby[1..3]
+      procline("#{mod}:#{fun}(#{args})")
+      log.info { "-> #{iruby.inspect}" }
+      begin
+        dispatch(mod, fun, args)
+      rescue Object => e
+        log.error { "cast #{mod}:#{fun} raised #{e.class}: #{e.message}" }
+      end
+      oruby = t[:noreply]
+      write_berp(output, oruby)
+    else
+      procline('invalid request')
+      log.error { "-> #{iruby.inspect}" }
+      oruby = t[:error, t[:server, 0, "Invalid request: #{iruby.inspect}"]]
+      write_berp(output, oruby)
+    end
+    [iruby, oruby]
+  end
+
+  # Show what the handler does in ps.
+  def self.procline(msg)
+    $0 = "ernie handler #{VERSION} (ruby) - #{virgin_procline} - [#{count}] #{msg}"[0..159]
+  end
+
+  def self.version
+    VERSION
+  end
+end
+
+# Top-level helpers of handler files.
+def logfile(name)
+  Ernie.logfile(name)
+end
+
+def loglevel(level)
+  Ernie.loglevel(level)
+end
+
+at_exit do
+  Ernie.start if Ernie.auto_start && $!.nil?
+end
