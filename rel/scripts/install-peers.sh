@@ -2,6 +2,7 @@
 # Installs the real peers imperial's tests talk to (Debian packages), only when
 # something is missing: running it twice costs one dpkg query.
 set -euo pipefail
+bash "$(dirname "$0")/build-ferretdb.sh"  # the FerretDB test peer (Go, no package); a no-op when bin/ferretdb is current
 
 packages=(
   erlang-nox erlang-dev erlang-src        # erl, escript, epmd, erlc, OTP sources
