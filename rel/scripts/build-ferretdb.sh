@@ -19,5 +19,5 @@ fi
 mkdir -p "$root/bin"
 echo "build-ferretdb: building $out (FerretDB v1, SQLite backend; this takes a few minutes)"
 cd "$src"
-GOFLAGS=-mod=mod go build -trimpath -tags ferretdb_no_postgresql -o "$out" .
+go build -buildvcs=false -trimpath -tags ferretdb_no_postgresql -o "$out" .
 echo "build-ferretdb: done"
