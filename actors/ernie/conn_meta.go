@@ -282,7 +282,11 @@ func (c *connMeta) admin(fun string) error {
 	if !ok {
 		return errors.New("connection closed")
 	}
-	return c.write(encodeReply([]byte(m.(messageAdminReply).text)))
+	err := c.write(encodeReply([]byte(m.(messageAdminReply).text)))
+	if a == ernie.AdminHalt {
+		c.o.counters.completed.Add(1) // ernie_server counted it in flight
+	}
+	return err
 }
 
 // wait returns the first inbox message match accepts, or false once the

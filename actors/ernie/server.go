@@ -242,6 +242,10 @@ func (s *server) admin(m messageAdmin) {
 	case ernie.AdminStats:
 		text = s.stats().Text()
 	case ernie.AdminHalt:
+		// The halt call is in flight until its connection has written
+		// the reply (the conn meta counts it completed), so the drain
+		// below cannot stop the node before the client has its answer.
+		s.counters.total.Add(1)
 		text = ernie.ReplyHalting
 	default:
 		text = ernie.ReplyUnsupported
