@@ -97,11 +97,11 @@ func vals(s ...any) [][]byte {
 func TestRow(t *testing.T) {
 	big := strings.Repeat("x", pg.MaxConfig+1)
 	tests := []struct {
-		name   string
-		cols   []pg.Column
-		vals   [][]byte
-		want   string // "name uid gid socket unixnano"
-		err    error
+		name string
+		cols []pg.Column
+		vals [][]byte
+		want string // "name uid gid socket unixnano"
+		err  error
 	}{
 		{"seed query", cols(numeric, 3), vals("a.ini", "[uwsgi]\n", "1700000000.123456"), "a.ini -1 -1  1700000000123456000", nil},
 		{"integer ts", cols(numeric, 3), vals("a.ini", "[uwsgi]\n", "1700000000"), "a.ini -1 -1  1700000000000000000", nil},
