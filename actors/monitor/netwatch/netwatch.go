@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"time"
 
 	"ergo.services/ergo/act"
@@ -75,6 +76,7 @@ type Actor struct {
 	problem map[string]string // name (or text) → the problem last logged (polling sources)
 
 	up      bool          // the current meta process reported MessageUp
+	everUp  bool          // some meta process did
 	backoff time.Duration // the next reconnect delay
 	downErr string        // the last MessageDown error logged
 	retry   gen.CancelFunc
@@ -125,10 +127,13 @@ func (a *Actor) HandleMessage(from gen.PID, message any) error {
 		a.retry = nil
 		return a.connect()
 	case MessageUp:
-		if a.downErr != "" {
+		switch {
+		case a.downErr != "":
 			a.Log().Info("%s %s: backend is back", a.opts.Tag, a.opts.Source)
+		case !a.everUp:
+			a.Log().Info("%s %s: connected", a.opts.Tag, a.opts.Source)
 		}
-		a.up, a.downErr, a.backoff = true, "", a.opts.MinBackoff
+		a.up, a.everUp, a.downErr, a.backoff = true, true, "", a.opts.MinBackoff
 	case MessageDown:
 		a.down(m.Err)
 	case MessageSet:
@@ -235,6 +240,15 @@ func (a *Actor) flush() {
 		return
 	}
 	a.last, a.sent = vs, true
+}
+
+func (a *Actor) HandleInspect(from gen.PID, item ...string) map[string]string {
+	return map[string]string{
+		"source":  a.opts.Source,
+		"up":      strconv.FormatBool(a.up),
+		"vassals": strconv.Itoa(len(a.table)),
+		"backoff": a.backoff.String(),
+	}
 }
 
 func (a *Actor) Terminate(reason error) {
