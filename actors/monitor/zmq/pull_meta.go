@@ -7,7 +7,7 @@ package zmq
 // Sends    to its parent: netwatch.MessageUp once bound; per message
 //          netwatch.MessageTouch, netwatch.MessageDestroy or
 //          netwatch.MessageProblem; netwatch.MessageDown (its last message)
-//          when binding or receiving fails.
+//          when binding fails (a peer's connection ending is not a failure).
 // Spawns   nothing.
 // Owns     the zmq4 socket (bound in Start, closed when Start returns; zmq4
 //          runs accept and reader goroutines) and the context Terminate
@@ -15,6 +15,8 @@ package zmq
 
 import (
 	"context"
+	"errors"
+	"io"
 
 	"ergo.services/ergo/gen"
 	"github.com/go-zeromq/zmq4"
@@ -65,7 +67,15 @@ func (m *pullMeta) run() error {
 	for {
 		msg, err := sock.Recv()
 		if err != nil {
-			return err
+			if m.ctx.Err() != nil {
+				return m.ctx.Err()
+			}
+			// zmq4 hands over each peer's read error (EOF when a PUSH peer
+			// disconnects); the socket itself goes on
+			if !errors.Is(err, io.EOF) {
+				m.proc.Log().Info("[emperor-zeromq] %s: a peer's connection ended: %v", m.o.Source, err)
+			}
+			continue
 		}
 		m.proc.Send(m.proc.Parent(), m.handle(msg.Frames))
 	}
