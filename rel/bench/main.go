@@ -27,6 +27,7 @@ type config struct {
 
 var benchmarks = []benchmark{
 	{"node", benchNode},
+	{"ernie", benchErnie},
 }
 
 func main() {

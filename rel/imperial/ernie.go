@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +66,7 @@ type ernieFlags struct {
 	port, level                                                      int
 	detached                                                         bool
 	callTimeout, idleTimeout                                         time.Duration
+	cpuProfile                                                       string
 }
 
 func ernieFlagSet(f *ernieFlags, stderr io.Writer) *flag.FlagSet {
@@ -98,6 +100,7 @@ func ernieFlagSet(f *ernieFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.erl, "erl", "erl", "erl program for native Erlang modules")
 	fs.DurationVar(&f.callTimeout, "call-timeout", 0, "bound a call's run time (0: none, as Ernie)")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", 0, "close connections idle this long (0: never)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file until the server stops")
 	return fs
 }
 
@@ -231,6 +234,15 @@ func ernieServe(f ernieFlags, specs []config.ModuleSpec, natives ernie.Natives, 
 			return 1
 		}
 	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "imperial ernie:", err)
+			return 1
+		}
+		pprof.StartCPUProfile(pf)
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	}
 	halt := make(chan struct{})
 	var haltOnce sync.Once
 	fatal := make(chan error, 1)
@@ -268,12 +280,13 @@ func ernieServe(f ernieFlags, specs []config.ModuleSpec, natives ernie.Natives, 
 	var err error
 	switch {
 	case f.name != "" || f.sname != "" || needBeam:
-		name, long, cookie, hidden := f.name, f.name != "", f.cookie, false
+		name, long, cookie := f.name, f.name != "", f.cookie
 		if f.sname != "" {
 			name = f.sname
 		}
 		if name == "" { // only the BEAM peer needs distribution: a private node
-			name, long, hidden = fmt.Sprintf("imperial_ernie_%d@127.0.0.1", os.Getpid()), true, true
+			// (not hidden: hidden nodes are not in epmd, where the peer looks)
+			name, long = fmt.Sprintf("imperial_ernie_%d@127.0.0.1", os.Getpid()), true
 			if cookie == "" {
 				cookie = randomCookie()
 			}
@@ -312,7 +325,7 @@ func ernieServe(f ernieFlags, specs []config.ModuleSpec, natives ernie.Natives, 
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
-		n, err = node.Start(node.Options{Name: full, Long: isLong, Cookie: cookie, Hidden: hidden, Registry: reg,
+		n, err = node.Start(node.Options{Name: full, Long: isLong, Cookie: cookie, Registry: reg,
 			Applications: []gen.ApplicationBehavior{app}, Base: base})
 		if err != nil {
 			fmt.Fprintln(stderr, "imperial ernie:", err)
