@@ -29,7 +29,7 @@ func TestResolve(t *testing.T) {
 		{"only/*", "dir", filepath.Join(root, "only", "one"), nil},
 		{"vassals/*.ini", "glob", "vassals/*.ini", nil},
 		{"missing", "glob", "missing", nil},
-		{"pg://host=x;SELECT 1", "", "", monitor.ErrUnknownScheme},
+		{"nosuch://x", "", "", monitor.ErrUnknownScheme},
 		{"dir://", "", "", monitor.ErrSpec},
 		{"glob://[", "", "", monitor.ErrSpec},
 		{"", "", "", monitor.ErrSpec},

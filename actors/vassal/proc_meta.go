@@ -8,8 +8,8 @@ package vassal
 // Sends    procSpawned, procByte, procClosed, procWriteFailed, procRefused and,
 //          last, procExited to its parent, the vassal actor.
 // Spawns   the OS process: its own process group (Setpgid), Pdeathsig SIGKILL
-//          tied to this meta's OS thread (locked in Start and never unlocked,
-//          so the thread lives exactly as long as the process is watched),
+//          tied to this meta's OS thread (locked in Start while the process
+//          lives, unlocked after: a thread is never left to exit),
 //          tyrant credentials, fd 0 = the on-demand socket or /dev/null,
 //          fd 3 = control socket, fd 4 = config socket; one goroutine reading
 //          the control socket.
@@ -96,7 +96,14 @@ func socketpair(name string) (ours, theirs *os.File, err error) {
 }
 
 func (m *procMeta) Start() error {
-	runtime.LockOSThread() // see the contract above: never unlocked on purpose
+	// The fork happens on this thread, and the kernel sends the vassal its
+	// Pdeathsig when the forking thread exits. Locked, the thread stays ours
+	// (blocked in Wait) for the vassal's whole life; unlocked at the end, it
+	// goes back to Go's pool instead of exiting: a locked goroutine that
+	// returns kills its thread, and with it every child any other code forked
+	// from that thread before (Go never ends threads otherwise).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 
 	program, imperial, err := m.resolve()
 	if err != nil {

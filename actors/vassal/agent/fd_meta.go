@@ -14,7 +14,10 @@ package agent
 //          *os.File itself belongs to the caller of the agent).
 
 import (
+	"encoding/binary"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -90,10 +93,51 @@ func (m *fdMeta) HandleMessage(from gen.PID, message any) error {
 		}
 		env = append(env, "UWSGI_RELOADS="+strconv.Itoa(m.reloads+1))
 		m.proc.Log().Info("binary reloading imperial...")
+		m.releaseName()
 		err = syscall.Exec(exe, os.Args, env)
 		m.proc.Log().Error("reload: exec %s: %v", exe, err)
 	}
 	return nil
+}
+
+// releaseName stops distribution and waits until epmd has dropped this
+// node's name, so that the re-executed binary can register it again (epmd
+// notices the closed registration connection a moment after the exec).
+func (m *fdMeta) releaseName() {
+	if m.node == nil || m.node.Network().Mode() == gen.NetworkModeDisabled {
+		return
+	}
+	alive, _, _ := strings.Cut(string(m.node.Name()), "@")
+	m.node.NetworkStop()
+	port := "4369"
+	if p := os.Getenv("ERL_EPMD_PORT"); p != "" {
+		port = p
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && epmdKnows(net.JoinHostPort("127.0.0.1", port), alive) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// epmdKnows asks epmd (PORT_PLEASE2_REQ) whether alive is registered.
+func epmdKnows(addr, alive string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	req := make([]byte, 0, 3+len(alive))
+	req = binary.BigEndian.AppendUint16(req, uint16(1+len(alive)))
+	req = append(append(req, 'z'), alive...) // PORT_PLEASE2_REQ
+	if _, err := c.Write(req); err != nil {
+		return false
+	}
+	var resp [2]byte // PORT2_RESP 'w', result (0: known)
+	if _, err := io.ReadFull(c, resp[:]); err != nil {
+		return false
+	}
+	return resp[0] == 'w' && resp[1] == 0
 }
 
 func (m *fdMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
+	"ergo.services/ergo/node"
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 
@@ -134,14 +134,14 @@ func start(t *testing.T, mode string, o vassal.Options) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, events: make(chan vassal.MessageEvent, 64), log: filepath.Join(t.TempDir(), "fake.log")}
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("vt%d@localhost", time.Now().UnixNano()%1e9)), gen.NodeOptions{
+	n, err := node.Start(gen.Atom(fmt.Sprintf("vt%d@localhost", time.Now().UnixNano()%1e9)), gen.NodeOptions{
 		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
 		Log:     gen.LogOptions{Level: gen.LogLevelWarning},
-	})
+	}, gen.Version{}) // ergo's node.Start: no system application, whose end after Stop dereferences a nil network
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.StopForce() })
+	t.Cleanup(n.Stop)
 	h.node = n
 	o.Programs = []string{exe}
 	o.Env = append(o.Env, fakeEnv+"="+mode, "FAKE_LOG="+h.log)
