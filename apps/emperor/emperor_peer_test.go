@@ -28,8 +28,8 @@ import (
 	"ergo.services/ergo/gen"
 
 	"imperial/actors/emperor"
-	emperorapp "imperial/apps/emperor"
 	"imperial/apps/config"
+	emperorapp "imperial/apps/emperor"
 	"imperial/node"
 	"imperial/node/nodetest"
 	"imperial/node/rpc"

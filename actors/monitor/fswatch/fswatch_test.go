@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"ergo.services/ergo/node"
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
+	"ergo.services/ergo/node"
 
 	"imperial/actors/emperor"
 	"imperial/actors/monitor/dir"

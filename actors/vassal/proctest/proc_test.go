@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"ergo.services/ergo/node"
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
+	"ergo.services/ergo/node"
 
 	"imperial/actors/vassal"
 )
