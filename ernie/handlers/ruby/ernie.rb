@@ -48,6 +48,68 @@ unless ENV['ERNIE_PURE_RUBY']
   end
 end
 
+# FastBERT writes the BERT terms replies usually hold (small integers,
+# symbols, strings, nil, booleans, floats, arrays and tuples of those) with
+# the exact bytes BERT.encode writes, several times faster; it returns nil
+# for anything else (hashes, times, regexps, bignums, deep nesting), which
+# then goes through BERT.encode.
+module FastBERT
+  MAX_INT = (1 << 27) - 1 # ruby-bert's INTEGER_EXT range
+  MIN_INT = -(1 << 27)
+  MAX_DEPTH = 64
+  NIL = BERT.encode(nil).byteslice(1..).freeze
+  TRUE = BERT.encode(true).byteslice(1..).freeze
+  FALSE = BERT.encode(false).byteslice(1..).freeze
+
+  def self.encode(obj)
+    buf = String.new("\x83", encoding: Encoding::BINARY, capacity: 64)
+    put(buf, obj, 0) ? buf : nil
+  end
+
+  def self.put(buf, obj, depth)
+    return false if depth > MAX_DEPTH
+    case obj
+    when Integer
+      if obj >= 0 && obj < 256
+        buf << 97 << obj
+      elsif obj <= MAX_INT && obj >= MIN_INT
+        buf << 98 << [obj].pack('N')
+      else
+        return false
+      end
+    when Symbol
+      s = obj.to_s
+      buf << 100 << [s.bytesize].pack('n') << (s.ascii_only? ? s : s.b)
+    when String
+      buf << 109 << [obj.bytesize].pack('N') << (obj.ascii_only? ? obj : obj.b)
+    when nil then buf << NIL
+    when true then buf << TRUE
+    when false then buf << FALSE
+    when Float
+      return false unless obj.finite?
+      buf << 99 << format('%15.15e', obj).ljust(31, "\0")
+    when BERT::Tuple
+      if obj.length < 256
+        buf << 104 << obj.length
+      else
+        buf << 105 << [obj.length].pack('N')
+      end
+      obj.each { |e| return false unless put(buf, e, depth + 1) }
+    when Array
+      if obj.empty?
+        buf << 106
+      else
+        buf << 108 << [obj.length].pack('N')
+        obj.each { |e| return false unless put(buf, e, depth + 1) }
+        buf << 106
+      end
+    else
+      return false
+    end
+    true
+  end
+end
+
 class Ernie
   VERSION = '2.5.2'
 
@@ -137,7 +199,7 @@ class Ernie
 
   # Encode +obj+ and write it as one BERP (one write call).
   def self.write_berp(output, obj)
-    data = BERT.encode(obj)
+    data = FastBERT.encode(obj) || BERT.encode(obj)
     output.write([data.bytesize].pack('N') << data)
   end
 
