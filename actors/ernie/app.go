@@ -72,7 +72,8 @@ func (s *sup) Init(args ...any) (act.SupervisorSpec, error) {
 	}
 	if mods, paths := router.ErlangModules(); len(mods) > 0 {
 		children = append(children, act.SupervisorChildSpec{Name: BeamName, Factory: factoryBeam,
-			Args: []any{beamOptions{BeamOptions: o.Beam, modules: mods, codepaths: paths}}})
+			Options: gen.ProcessOptions{MailboxSize: beamMailbox},
+			Args:    []any{beamOptions{BeamOptions: o.Beam, modules: mods, codepaths: paths}}})
 	}
 	for _, sp := range o.Specs {
 		if sp.Type != config.External {

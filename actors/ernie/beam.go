@@ -27,6 +27,9 @@ const (
 	DefaultBeamTimeout = time.Minute
 	beamMinUptime      = 5 * time.Second
 	beamMaxBackoff     = 10 * time.Second
+	// beamMailbox bounds ernie_beam's mailbox (the peer's reports and
+	// subscriptions).
+	beamMailbox = 256
 )
 
 // BeamOptions describe the BEAM peer that runs the native Erlang modules.
@@ -131,7 +134,7 @@ func (b *beam) start() {
 		return
 	}
 	m := &beamMeta{args: b.erlArgs(), erl: b.opts.Erl}
-	if _, err := b.SpawnMeta(m, gen.MetaOptions{}); err != nil {
+	if _, err := b.SpawnMeta(m, gen.MetaOptions{MailboxSize: 4}); err != nil {
 		b.Log().Error("ernie: start BEAM peer: %v", err)
 		b.SendAfter(b.PID(), messageBeamStart{}, time.Second)
 		return

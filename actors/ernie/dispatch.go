@@ -162,7 +162,6 @@ func encodeReply(v any) []byte {
 	return b
 }
 
-var noReply = func() []byte {
-	b, _ := bert.Encode(bert.NoReply{})
-	return b
-}()
+// noReply is {noreply} in BERT: 131, SMALL_TUPLE_EXT 1, ATOM_EXT "noreply".
+// Treat as read-only.
+var noReply = []byte{131, 104, 1, 100, 0, 7, 'n', 'o', 'r', 'e', 'p', 'l', 'y'}
