@@ -2,38 +2,16 @@ package netwatch_test
 
 import (
 	"errors"
-	"fmt"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
-	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 
 	"imperial/actors/emperor"
 	"imperial/actors/monitor/netwatch"
+	"imperial/actors/monitor/netwatch/nwtest"
 )
-
-// fakeEmperor forwards snapshots to a channel.
-type fakeEmperor struct {
-	act.Actor
-	out chan emperor.MessageSnapshot
-}
-
-func (f *fakeEmperor) Init(args ...any) error {
-	f.out = args[0].(chan emperor.MessageSnapshot)
-	return nil
-}
-
-func (f *fakeEmperor) HandleMessage(from gen.PID, message any) error {
-	if s, ok := message.(emperor.MessageSnapshot); ok {
-		f.out <- s
-	}
-	return nil
-}
 
 // source is a test source: netwatch.Actor whose meta processes play a script.
 type source struct{ netwatch.Actor }
@@ -71,38 +49,24 @@ func (m *scriptMeta) Terminate(error)                                    { close
 func (m *scriptMeta) HandleInspect(gen.PID, ...string) map[string]string { return nil }
 
 type harness struct {
+	*nwtest.Emperor
 	script   chan any
-	out      chan emperor.MessageSnapshot
 	connects atomic.Int32
 }
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("nw%d@localhost", time.Now().UnixNano()%1e9)), gen.NodeOptions{
-		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
-		Log:     gen.LogOptions{Level: gen.LogLevelError},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.StopForce)
-	h := &harness{script: make(chan any), out: make(chan emperor.MessageSnapshot, 16)}
-	if _, err := n.SpawnRegister("fake_emperor", func() gen.ProcessBehavior { return &fakeEmperor{} }, gen.ProcessOptions{}, h.out); err != nil {
-		t.Fatal(err)
-	}
-	o := netwatch.Options{
+	h := &harness{Emperor: nwtest.Start(t), script: make(chan any)}
+	h.Spawn(t, func() gen.ProcessBehavior { return &source{} }, netwatch.Options{
 		Source:     "test://x",
-		Emperor:    "fake_emperor",
+		Emperor:    h.Name,
 		MinBackoff: time.Millisecond,
 		MaxBackoff: 10 * time.Millisecond,
 		Connect: func() (gen.MetaBehavior, error) {
 			h.connects.Add(1)
 			return &scriptMeta{script: h.script, stop: make(chan struct{})}, nil
 		},
-	}
-	if _, err := n.Spawn(func() gen.ProcessBehavior { return &source{} }, gen.ProcessOptions{}, o); err != nil {
-		t.Fatal(err)
-	}
+	})
 	return h
 }
 
@@ -118,31 +82,14 @@ func (h *harness) play(t *testing.T, items ...any) {
 	}
 }
 
-func names(s emperor.MessageSnapshot) string {
-	var n []string
-	for _, v := range s.Vassals {
-		n = append(n, v.Name)
-	}
-	sort.Strings(n)
-	return strings.Join(n, ",")
-}
-
-// expect takes the next snapshot: it must list want.
+// expect takes the next snapshot: it must list want and come from the test source.
 func (h *harness) expect(t *testing.T, want string) emperor.MessageSnapshot {
 	t.Helper()
-	select {
-	case s := <-h.out:
-		if got := names(s); got != want {
-			t.Fatalf("snapshot %q, want %q", got, want)
-		}
-		if s.Source != "test://x" {
-			t.Fatalf("source %q", s.Source)
-		}
-		return s
-	case <-time.After(5 * time.Second):
-		t.Fatalf("no snapshot (want %q)", want)
+	s := h.Expect(t, 5*time.Second, want)
+	if s.Source != "test://x" {
+		t.Fatalf("source %q", s.Source)
 	}
-	return emperor.MessageSnapshot{}
+	return s
 }
 
 func vc(name string, sec int64) emperor.VassalConfig {
@@ -179,11 +126,7 @@ func TestDownKeepsVassalsAndReconnects(t *testing.T) {
 	if got := h.connects.Load(); got < before+3 {
 		t.Errorf("connects %d, want ≥ %d", got, before+3)
 	}
-	select {
-	case s := <-h.out:
-		t.Fatalf("snapshot %q while the backend was down", names(s))
-	default:
-	}
+	h.None(t)
 	h.play(t, set(vc("a.ini", 1), vc("c.ini", 1)))
 	h.expect(t, "a.ini,c.ini")
 }

@@ -1,7 +1,7 @@
-// Package nwtest is a test helper for emperor sources: an ergo node (no
-// distribution) with a fake emperor that collects the snapshots a source
-// sends, and a logger that keeps the node's log lines so tests can assert
-// what was logged. It is stopped in t.Cleanup.
+// Package nwtest is a test helper for emperor sources: a fake emperor on an
+// ergo node (no distribution, one per test binary) that collects the
+// snapshots a source sends, and a logger that keeps the node's log lines so
+// tests can assert what was logged. Each test's processes go at cleanup.
 //
 // Import rules: test-only; imported by the _test.go files of actors/monitor/...
 // It imports ergo and actors/emperor.
@@ -9,9 +9,11 @@ package nwtest
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,49 +24,85 @@ import (
 	"imperial/actors/emperor"
 )
 
-// Emperor is a node with a fake emperor registered as Name.
+// Emperor is a fake emperor, registered as Name on the shared test node.
 type Emperor struct {
 	Node gen.Node
 	Name gen.Atom
 	C    chan emperor.MessageSnapshot
 	log  *logger
+	mu   sync.Mutex
+	pids []gen.PID
 }
 
-// Start starts the node; the source under test sends to Name.
+// One node per test binary, never stopped. ergo v1.999.310 stops a node
+// without waiting for its system application's processes: one of them then
+// calls Network() on the stopped node and dereferences nil (a panic that
+// aborts the test binary under -tags norecover). Tests therefore share one
+// node and clean up their own processes.
+var (
+	sharedOnce sync.Once
+	shared     gen.Node
+	sharedErr  error
+	serial     atomic.Int64
+)
+
+func sharedNode() (gen.Node, error) {
+	sharedOnce.Do(func() {
+		shared, sharedErr = ergo.StartNode(gen.Atom(fmt.Sprintf("nwtest%d@localhost", os.Getpid())), gen.NodeOptions{
+			Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
+			Log: gen.LogOptions{
+				Level:         gen.LogLevelInfo,
+				DefaultLogger: gen.DefaultLoggerOptions{Disable: true},
+			},
+		})
+	})
+	return shared, sharedErr
+}
+
+// Start registers a fake emperor (and a logger that keeps the node's log
+// lines) for one test; both, and every process the test spawned with Spawn,
+// are removed at cleanup.
 func Start(t testing.TB) *Emperor {
 	t.Helper()
-	l := &logger{}
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("nwtest%d@localhost", time.Now().UnixNano()%1e9)), gen.NodeOptions{
-		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
-		Log: gen.LogOptions{
-			Level:         gen.LogLevelInfo,
-			DefaultLogger: gen.DefaultLoggerOptions{Disable: true},
-			Loggers:       []gen.Logger{{Name: "nwtest", Logger: l}},
-		},
-	})
+	n, err := sharedNode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Emperor{Node: n, Name: "fake_emperor", C: make(chan emperor.MessageSnapshot, 64), log: l}
-	t.Cleanup(func() {
-		n.StopForce()
-		if t.Failed() {
-			t.Logf("node log:\n%s", strings.Join(l.lines(), "\n"))
-		}
-	})
-	if _, err := n.SpawnRegister(e.Name, func() gen.ProcessBehavior { return &fake{} }, gen.ProcessOptions{}, e.C); err != nil {
+	id := serial.Add(1)
+	e := &Emperor{Node: n, Name: gen.Atom(fmt.Sprintf("fake_emperor_%d", id)), C: make(chan emperor.MessageSnapshot, 64), log: &logger{}}
+	logName := fmt.Sprintf("nwtest_%d", id)
+	if err := n.LoggerAdd(logName, e.log); err != nil {
 		t.Fatal(err)
 	}
+	pid, err := n.SpawnRegister(e.Name, func() gen.ProcessBehavior { return &fake{} }, gen.ProcessOptions{}, e.C)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.mu.Lock()
+		pids := append([]gen.PID{pid}, e.pids...)
+		e.mu.Unlock()
+		for _, p := range pids {
+			n.Kill(p)
+		}
+		n.LoggerDelete(logName)
+		if t.Failed() {
+			t.Logf("node log:\n%s", strings.Join(e.log.lines(), "\n"))
+		}
+	})
 	return e
 }
 
-// Spawn spawns the source under test.
+// Spawn spawns the source under test; it is killed at cleanup.
 func (e *Emperor) Spawn(t testing.TB, factory gen.ProcessFactory, options any) gen.PID {
 	t.Helper()
 	pid, err := e.Node.Spawn(factory, gen.ProcessOptions{}, options)
 	if err != nil {
 		t.Fatalf("spawn source: %v", err)
 	}
+	e.mu.Lock()
+	e.pids = append(e.pids, pid)
+	e.mu.Unlock()
 	return pid
 }
 
@@ -157,6 +195,13 @@ func Find(t testing.TB, s emperor.MessageSnapshot, name string) emperor.VassalCo
 	return emperor.VassalConfig{}
 }
 
+// fake is the fake emperor.
+//
+// Accepts  emperor.MessageSnapshot (put on the test's channel); ignores the rest.
+// Replies  nothing.
+// Sends    nothing.
+// Spawns   nothing.
+// Owns     nothing.
 type fake struct {
 	act.Actor
 	out chan emperor.MessageSnapshot
