@@ -3,10 +3,11 @@ package fastrouter
 // fastrouter: one FastRouter (all its --fastrouter sockets and its stats server).
 //
 // Accepts  nothing of its own (unexpected messages are logged).
-// Spawns   one listener meta process per Options.Listen address, which spawns
-//          one session meta process per accepted connection (owning the
-//          client and node sockets); one stats meta process when
-//          Options.Stats is set.
+// Spawns   one listener meta process per Options.Listen address, which hands
+//          each accepted connection to an idle session meta process, or spawns
+//          one (a session owns one client connection and its node socket at a
+//          time, and is reused); one stats meta process when Options.Stats is
+//          set.
 // Owns     the active-session counter its meta processes share (atomic); the
 //          sockets belong to the meta processes.
 
@@ -57,7 +58,11 @@ type shared struct {
 	addrs   []string // bound listener addresses
 	subs    []string
 	version string
-	active  atomic.Int64
+	active  atomic.Int64 // connections being served
+	// conns hands accepted connections to idle sessions (unbuffered: a send
+	// succeeds only when a session waits for one).
+	conns    chan net.Conn
+	sessions atomic.Int64 // live session meta processes
 }
 
 func (f *fastrouter) Init(args ...any) error {
@@ -85,6 +90,7 @@ func (f *fastrouter) Init(args ...any) error {
 		timeout: opts.Timeout,
 		subs:    opts.SubscriptionServers,
 		version: opts.Version,
+		conns:   make(chan net.Conn),
 	}
 	var listeners []net.Listener
 	for _, addr := range opts.Listen {
@@ -100,7 +106,7 @@ func (f *fastrouter) Init(args ...any) error {
 	}
 	f.shared = sh
 	for _, l := range listeners {
-		m := &listener{l: l, sh: sh}
+		m := &listener{l: l, sh: sh, done: make(chan struct{})}
 		if _, err := f.SpawnMeta(m, gen.MetaOptions{}); err != nil {
 			m.Terminate(err)
 			return fmt.Errorf("fastrouter %s: %w", l.Addr(), err)

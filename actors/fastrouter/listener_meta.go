@@ -3,8 +3,9 @@ package fastrouter
 // listener: one --fastrouter socket.
 //
 // Accepts  nothing (messages are logged and ignored).
-// Spawns   one session meta process per accepted connection (the session's
-//          parent is the fastrouter actor).
+// Spawns   a session meta process for an accepted connection when no session
+//          is idle (the session's parent is the fastrouter actor); an idle one
+//          gets the connection through the shared channel instead.
 // Owns     the listening socket: Start accepts until Terminate closes it.
 
 import (
@@ -19,8 +20,9 @@ var _ gen.MetaBehavior = (*listener)(nil)
 
 type listener struct {
 	gen.MetaProcess
-	l  net.Listener
-	sh *shared
+	l    net.Listener
+	sh   *shared
+	done chan struct{} // closed by Terminate
 }
 
 func (l *listener) Init(process gen.MetaProcess) error {
@@ -44,10 +46,31 @@ func (l *listener) Start() error {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		if _, err := l.Spawn(newSession(c, l.sh), gen.MetaOptions{MailboxSize: sessionMailbox}); err != nil {
+		l.dispatch(c)
+	}
+}
+
+// dispatch gives c to an idle session, or to a new one; at maxSessions it
+// waits for a session to come free.
+func (l *listener) dispatch(c net.Conn) {
+	select {
+	case l.sh.conns <- c:
+		return
+	default:
+	}
+	if l.sh.sessions.Add(1) > maxSessions {
+		l.sh.sessions.Add(-1)
+		select {
+		case l.sh.conns <- c:
+		case <-l.done:
 			c.Close()
-			l.Log().Error("unable to spawn a session: %s", err)
 		}
+		return
+	}
+	if _, err := l.Spawn(newSession(c, l.sh), gen.MetaOptions{MailboxSize: sessionMailbox}); err != nil {
+		l.sh.sessions.Add(-1)
+		c.Close()
+		l.Log().Error("unable to spawn a session: %s", err)
 	}
 }
 
@@ -64,4 +87,7 @@ func (l *listener) HandleInspect(from gen.PID, item ...string) map[string]string
 	return map[string]string{"listener": l.l.Addr().String()}
 }
 
-func (l *listener) Terminate(reason error) { l.l.Close() }
+func (l *listener) Terminate(reason error) {
+	close(l.done)
+	l.l.Close()
+}

@@ -1,14 +1,18 @@
 package fastrouter
 
-// session: one client connection of the FastRouter.
+// session: the FastRouter's client connections, one at a time.
 //
-// Accepts  subscription.MessageNode (the server's answer to its pick).
+// Accepts  nothing (answers from the subscription server arrive on its
+//          Picker's channel; other messages are logged and ignored).
 // Sends    subscription.MessagePick and subscription.MessageDone to the
 //          subscription server.
-// Owns     the client socket and, once connected, the node socket; one extra
-//          goroutine streams a request body that was not read with the vars.
-//          Start reads the packet, connects and copies; Terminate closes both
-//          sockets.
+// Owns     one client connection at a time and, once connected, its node
+//          socket; one extra goroutine streams a request body that was not
+//          read with the vars. Start serves the connection the listener gave
+//          it, then waits for the next one the listener hands over (a session
+//          is reused, so its goroutine and buffer are not made per
+//          connection) and ends after sessionIdle without one; Terminate
+//          closes both sockets.
 
 import (
 	"errors"
@@ -24,17 +28,23 @@ import (
 	"imperial/actors/wire/uwsgi"
 )
 
-// sessionMailbox bounds a session's mailbox: it expects one answer per pick.
-const sessionMailbox = 8
-
-// bufSize is the session buffer: the request packet (grown when the vars
-// are larger) and then the copy buffer.
-const bufSize = 16 << 10
-
-// maxKeyLen: longer routing keys are ignored, as uWSGI ignores them.
-const maxKeyLen = 255
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+const (
+	// sessionMailbox bounds a session's mailbox: nothing is expected there.
+	sessionMailbox = 4
+	// sessionIdle is how long a session waits for another connection.
+	sessionIdle = 10 * time.Second
+	// maxSessions bounds the sessions of one router; beyond it accepted
+	// connections wait for a free session.
+	maxSessions = 16384
+	// bufSize is the session buffer: the request packet (grown when the
+	// vars are larger) and then the copy buffer.
+	bufSize = 16 << 10
+	// maxKeyLen: longer routing keys are ignored, as uWSGI ignores them.
+	maxKeyLen = 255
+	// deadlineSlack: an idle deadline is renewed once it is this old, not on
+	// every read and write.
+	deadlineSlack = time.Second
+)
 
 var varsLimits = uwsgi.Limits{MaxVars: 4096}
 
@@ -42,17 +52,20 @@ var _ gen.MetaBehavior = (*session)(nil)
 
 type session struct {
 	gen.MetaProcess
-	sh      *shared
-	client  net.Conn
-	replies chan subscription.MessageNode
+	sh     *shared
+	first  net.Conn
+	picker *subscription.Picker
+	buf    []byte
+	done   chan struct{}
 
 	mu     sync.Mutex
-	node   net.Conn
+	client net.Conn
+	node   subscription.NodeConn
 	closed bool
 }
 
 func newSession(c net.Conn, sh *shared) *session {
-	return &session{sh: sh, client: c, replies: make(chan subscription.MessageNode, 1)}
+	return &session{sh: sh, first: c, picker: subscription.NewPicker(sh.client), done: make(chan struct{})}
 }
 
 func (s *session) Init(process gen.MetaProcess) error {
@@ -61,16 +74,67 @@ func (s *session) Init(process gen.MetaProcess) error {
 }
 
 func (s *session) Start() error {
-	s.sh.active.Add(1)
-	defer s.sh.active.Add(-1)
-	defer s.client.Close()
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	timeout := s.sh.timeout
+	defer s.sh.sessions.Add(-1)
+	s.buf = make([]byte, bufSize)
+	c := s.first
+	s.first = nil
+	idle := time.NewTimer(sessionIdle)
+	defer idle.Stop()
+	for {
+		if !s.setClient(c) {
+			return nil
+		}
+		s.sh.active.Add(1)
+		s.serve(c)
+		s.sh.active.Add(-1)
+		c.Close()
+		s.setClient(nil)
+		idle.Reset(sessionIdle)
+		select {
+		case c = <-s.sh.conns:
+		case <-idle.C:
+			return nil
+		case <-s.done:
+			return nil
+		}
+	}
+}
 
-	// 1. the header and the vars
-	_ = s.client.SetReadDeadline(time.Now().Add(timeout))
+// setClient and setNode record a socket for Terminate; false (and the
+// socket closed) when the session is being terminated.
+func (s *session) setClient(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		if c != nil {
+			c.Close()
+		}
+		return false
+	}
+	s.client = c
+	return true
+}
+
+func (s *session) setNode(c subscription.NodeConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		if c != nil {
+			c.Close()
+		}
+		return false
+	}
+	s.node = c
+	return true
+}
+
+// serve routes one client connection: header and vars, key, node, the
+// packet with the node's modifiers, the body, the answer (spec §2.8).
+func (s *session) serve(client net.Conn) {
+	buf := s.buf
+	timeout := s.sh.timeout
+	now := time.Now()
+	_ = client.SetDeadline(now.Add(timeout))
 	n, total := 0, 0
 	for {
 		size, err := uwsgi.PacketSize(buf[:n], varsLimits)
@@ -79,75 +143,82 @@ func (s *session) Start() error {
 			break
 		}
 		if !errors.Is(err, uwsgi.ErrNeedMore) {
-			s.Log().Warning("fastrouter: bad request from %s: %s", s.client.RemoteAddr(), err)
-			return nil
+			s.Log().Warning("fastrouter: bad request from %s: %s", client.RemoteAddr(), err)
+			return
 		}
 		if size > len(buf) {
 			nb := make([]byte, size)
 			copy(nb, buf[:n])
 			buf = nb
 		}
-		r, err := s.client.Read(buf[n:])
+		r, err := client.Read(buf[n:])
 		n += r
 		if err != nil {
 			if n > 0 || !errors.Is(err, io.EOF) {
-				s.Log().Debug("fastrouter: client %s: %s", s.client.RemoteAddr(), err)
+				s.Log().Debug("fastrouter: client %s: %s", client.RemoteAddr(), err)
 			}
-			return nil
+			return
 		}
 	}
 	key, cl, err := scanRequest(buf[uwsgi.HeaderSize:total])
 	if err != nil {
-		s.Log().Warning("fastrouter: bad request from %s: %s", s.client.RemoteAddr(), err)
-		return nil
+		s.Log().Warning("fastrouter: bad request from %s: %s", client.RemoteAddr(), err)
+		return
 	}
 	if len(key) == 0 {
-		return nil // uWSGI closes without an answer
+		return // uWSGI closes without an answer
 	}
 
-	// 2. a node
-	node, picked, err := s.sh.client.Connect(s, s.replies, string(key))
+	send := min(n, total+int(min(cl, int64(n-total))))
+	node, picked, err := s.picker.Connect(s, string(key), func(nd subscription.MessageNode) []byte {
+		buf[0], buf[3] = nd.Modifier1, nd.Modifier2
+		return buf[:send]
+	})
 	if err != nil {
 		if errors.Is(err, subscription.ErrNoNode) {
 			s.Log().Warning("[uwsgi-fastrouter] unable to find a node for key \"%s\"", key)
 		} else {
 			s.Log().Warning("fastrouter: %s", err)
 		}
-		return nil
+		return
 	}
 	var tx uint64
 	var rx atomic.Uint64
-	defer func() { s.sh.client.Done(s, picked, tx, rx.Load()) }()
+	defer func() { s.picker.Done(s, picked, tx, rx.Load()) }()
 	if !s.setNode(node) {
-		return nil
+		return
 	}
-	defer node.Close()
+	defer func() {
+		s.setNode(nil)
+		node.Close()
+	}()
 
-	// 3. the packet with the node's modifiers, the body, the answer
-	buf[0], buf[3] = picked.Modifier1, picked.Modifier2
-	send := min(n, total+int(min(cl, int64(n-total))))
-	_ = node.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := node.Write(buf[:send]); err != nil {
-		s.Log().Debug("fastrouter: write to %s: %s", picked.Address, err)
-		return nil
-	}
 	rx.Store(uint64(send))
+	renewed := time.Now()
+	_ = node.SetReadDeadline(renewed.Add(timeout))
+	_ = client.SetWriteDeadline(renewed.Add(timeout))
 	var bodyDone chan struct{}
 	if rest := cl - int64(send-total); rest > 0 {
 		bodyDone = make(chan struct{})
 		go func() {
 			defer close(bodyDone)
-			w, _ := copyN(node, s.client, rest, timeout)
+			w, _ := copyN(node, client, rest, timeout)
 			rx.Add(uint64(w))
 		}()
 	}
+	if len(buf) > bufSize {
+		buf = buf[:bufSize]
+	}
 	for {
-		_ = node.SetReadDeadline(time.Now().Add(timeout))
+		if now := time.Now(); now.Sub(renewed) > deadlineSlack {
+			renewed = now
+			_ = node.SetReadDeadline(now.Add(timeout))
+			_ = client.SetWriteDeadline(now.Add(timeout))
+		}
 		r, err := node.Read(buf)
 		if r > 0 {
 			tx += uint64(r)
-			_ = s.client.SetWriteDeadline(time.Now().Add(timeout))
-			if _, werr := s.client.Write(buf[:r]); werr != nil {
+			if _, werr := client.Write(buf[:r]); werr != nil {
 				break
 			}
 		}
@@ -160,30 +231,14 @@ func (s *session) Start() error {
 	}
 	if bodyDone != nil {
 		node.Close()
-		s.client.Close()
+		client.Close()
 		<-bodyDone
 	}
-	return nil
-}
-
-// setNode records the node socket for Terminate; false when the session is
-// already being terminated (the socket is then closed).
-func (s *session) setNode(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		c.Close()
-		return false
-	}
-	s.node = c
-	return true
 }
 
 // copyN streams n bytes from src to dst with an idle timeout per operation.
-func copyN(dst, src net.Conn, n int64, timeout time.Duration) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
+func copyN(dst subscription.NodeConn, src net.Conn, n int64, timeout time.Duration) (int64, error) {
+	buf := make([]byte, min(n, bufSize))
 	var done int64
 	for done < n {
 		_ = src.SetReadDeadline(time.Now().Add(timeout))
@@ -243,16 +298,7 @@ func scanRequest(vars []byte) (key []byte, cl int64, err error) {
 }
 
 func (s *session) HandleMessage(from gen.PID, message any) error {
-	switch m := message.(type) {
-	case subscription.MessageNode:
-		select {
-		case s.replies <- m:
-		default:
-			s.Log().Warning("fastrouter: unexpected second node answer")
-		}
-	default:
-		s.Log().Warning("unexpected message from %s: %T", from, message)
-	}
+	s.Log().Warning("unexpected message from %s: %T", from, message)
 	return nil
 }
 
@@ -261,15 +307,27 @@ func (s *session) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error
 }
 
 func (s *session) HandleInspect(from gen.PID, item ...string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil {
+		return map[string]string{"client": "(idle)"}
+	}
 	return map[string]string{"client": s.client.RemoteAddr().String()}
 }
 
 func (s *session) Terminate(reason error) {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
 	s.closed = true
-	node := s.node
+	client, node := s.client, s.node
 	s.mu.Unlock()
-	s.client.Close()
+	close(s.done)
+	if client != nil {
+		client.Close()
+	}
 	if node != nil {
 		node.Close()
 	}

@@ -2,7 +2,8 @@ package http
 
 // session: one HTTP client connection of the front.
 //
-// Accepts  subscription.MessageNode (the server's answer to its pick).
+// Accepts  nothing (answers from the subscription server arrive on its
+//          Picker's channel; other messages are logged and ignored).
 // Sends    subscription.MessagePick and subscription.MessageDone to the
 //          subscription server, one pick per request.
 // Owns     the client socket (kept alive between requests) and, during each
@@ -27,7 +28,7 @@ import (
 	"imperial/actors/wire/uwsgi"
 )
 
-const sessionMailbox = 8
+const sessionMailbox = 4
 
 var _ gen.MetaBehavior = (*session)(nil)
 
@@ -35,15 +36,15 @@ type session struct {
 	gen.MetaProcess
 	sh      *shared
 	client  net.Conn
-	replies chan subscription.MessageNode
+	picker  *subscription.Picker
 
 	mu     sync.Mutex
-	node   net.Conn
+	node   subscription.NodeConn
 	closed bool
 }
 
 func newSession(c net.Conn, sh *shared) *session {
-	return &session{sh: sh, client: c, replies: make(chan subscription.MessageNode, 1)}
+	return &session{sh: sh, client: c, picker: subscription.NewPicker(sh.client)}
 }
 
 func (s *session) Init(process gen.MetaProcess) error {
@@ -116,7 +117,15 @@ func (s *session) serve(req *nethttp.Request, bw *bufio.Writer, local string) bo
 		body = bytes.NewReader(buf)
 	}
 	vars := cgi.FromRequest(req, local, "http")
-	node, picked, err := s.sh.client.Connect(s, s.replies, req.Host)
+	pkt, err := uwsgi.AppendPacket(make([]byte, 0, 1024), 0, 0, vars)
+	if err != nil {
+		writeError(bw, s.client, nethttp.StatusRequestHeaderFieldsTooLarge)
+		return false
+	}
+	node, picked, err := s.picker.Connect(s, req.Host, func(nd subscription.MessageNode) []byte {
+		pkt[0], pkt[3] = nd.Modifier1, nd.Modifier2
+		return pkt
+	})
 	if err != nil {
 		if errors.Is(err, subscription.ErrNoNode) {
 			s.Log().Warning("[uwsgi-http] unable to find a node for key \"%s\"", req.Host)
@@ -127,21 +136,12 @@ func (s *session) serve(req *nethttp.Request, bw *bufio.Writer, local string) bo
 		return !req.Close
 	}
 	var tx, rx uint64
-	defer func() { s.sh.client.Done(s, picked, tx, rx) }()
+	defer func() { s.picker.Done(s, picked, tx, rx) }()
 	if !s.setNode(node) {
 		return false
 	}
 	defer s.clearNode(node)
-	pkt, err := uwsgi.AppendPacket(make([]byte, 0, 1024), picked.Modifier1, picked.Modifier2, vars)
-	if err != nil {
-		writeError(bw, s.client, nethttp.StatusRequestHeaderFieldsTooLarge)
-		return false
-	}
 	_ = node.SetDeadline(time.Now().Add(s.sh.timeout))
-	if _, err := node.Write(pkt); err != nil {
-		writeError(bw, s.client, nethttp.StatusBadGateway)
-		return false
-	}
 	rx = uint64(len(pkt))
 	if req.ContentLength > 0 {
 		n, err := io.Copy(deadlineWriter{node, s.sh.timeout}, body)
@@ -186,7 +186,7 @@ func (c *countReader) Read(p []byte) (int, error) {
 
 // deadlineReader and deadlineWriter renew an idle timeout per operation.
 type deadlineReader struct {
-	c net.Conn
+	c subscription.NodeConn
 	t time.Duration
 }
 
@@ -196,7 +196,7 @@ func (d deadlineReader) Read(p []byte) (int, error) {
 }
 
 type deadlineWriter struct {
-	c net.Conn
+	c subscription.NodeConn
 	t time.Duration
 }
 
@@ -205,7 +205,7 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 	return d.c.Write(p)
 }
 
-func (s *session) setNode(c net.Conn) bool {
+func (s *session) setNode(c subscription.NodeConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -216,7 +216,7 @@ func (s *session) setNode(c net.Conn) bool {
 	return true
 }
 
-func (s *session) clearNode(c net.Conn) {
+func (s *session) clearNode(c subscription.NodeConn) {
 	s.mu.Lock()
 	s.node = nil
 	s.mu.Unlock()
@@ -224,16 +224,7 @@ func (s *session) clearNode(c net.Conn) {
 }
 
 func (s *session) HandleMessage(from gen.PID, message any) error {
-	switch m := message.(type) {
-	case subscription.MessageNode:
-		select {
-		case s.replies <- m:
-		default:
-			s.Log().Warning("http: unexpected second node answer")
-		}
-	default:
-		s.Log().Warning("unexpected message from %s: %T", from, message)
-	}
+	s.Log().Warning("unexpected message from %s: %T", from, message)
 	return nil
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"ergo.services/ergo/gen"
@@ -24,42 +26,47 @@ var (
 // connect.
 const DefaultRetries = 3
 
-// Client is what a router session (a meta process) uses to reach a node
-// through the server: ask for a node, connect, fail over to another node when
-// one refuses (spec §2.8 step 6), and report the end of the session. The
-// session's HandleMessage must pass every MessageNode it gets to the replies
-// channel given to Connect.
+// Client is how a router reaches the server; Picker is one session's use of
+// it.
 type Client struct {
 	Server  any           // the server: Name, or a gen.ProcessID
 	Timeout time.Duration // for the server's answer and for each connect
 	Retries int           // connect attempts after the first; 0 means DefaultRetries, <0 none
 }
 
-// Connect asks for a node for key and connects to it. On a refused connect
-// it logs as uWSGI does, reports the failure with the next pick, and tries
-// again. The returned node must be given to Done.
-func (c Client) Connect(mp gen.MetaProcess, replies <-chan MessageNode, key string) (net.Conn, MessageNode, error) {
-	retries := c.Retries
-	if retries == 0 {
-		retries = DefaultRetries
+// Picker is what a router session (a meta process) uses to reach a node
+// through the server: ask for a node, connect, fail over to another node when
+// one refuses (spec §2.8 step 6), and report the end of the session. It is
+// not safe for concurrent use: one per session, reusable for the session's
+// successive connections.
+type Picker struct {
+	c       Client
+	replies chan MessageNode
+	seq     uint64
+}
+
+// NewPicker makes a session's Picker.
+func NewPicker(c Client) *Picker {
+	if c.Retries == 0 {
+		c.Retries = DefaultRetries
 	}
-	retries = max(retries, 0)
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = 60 * time.Second
+	c.Retries = max(c.Retries, 0)
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
 	}
-	pick := MessagePick{Key: key, ReplyTo: mp.ID()}
+	return &Picker{c: c, replies: make(chan MessageNode, 1)}
+}
+
+// Connect asks for a node for key, connects to it and writes first(node)
+// to it (the request with that node's modifiers; nil writes nothing). On a
+// refused connection it logs as uWSGI does, reports the failure with the
+// next pick, and tries again. The returned node must be given to Done.
+func (p *Picker) Connect(mp gen.MetaProcess, key string, first func(MessageNode) []byte) (NodeConn, MessageNode, error) {
+	pick := MessagePick{Key: key, Reply: p.replies}
 	for attempt := 0; ; attempt++ {
-		if err := mp.Send(c.Server, pick); err != nil {
-			return nil, MessageNode{}, fmt.Errorf("%w: %w", ErrNoAnswer, err)
-		}
-		var node MessageNode
-		timer := time.NewTimer(timeout)
-		select {
-		case node = <-replies:
-			timer.Stop()
-		case <-timer.C:
-			return nil, MessageNode{}, ErrNoAnswer
+		node, err := p.ask(mp, pick)
+		if err != nil {
+			return nil, MessageNode{}, err
 		}
 		if !node.Found {
 			if attempt > 0 {
@@ -67,47 +74,138 @@ func (c Client) Connect(mp gen.MetaProcess, replies <-chan MessageNode, key stri
 			}
 			return nil, MessageNode{}, fmt.Errorf("%w: %s", ErrNoNode, key)
 		}
-		conn, err := Dial(node.Address, timeout)
+		var payload []byte
+		if first != nil {
+			payload = first(node)
+		}
+		conn, err := DialSend(node.Address, p.c.Timeout, payload)
 		if err == nil {
 			return conn, node, nil
 		}
 		mp.Log().Error("[uwsgi-fastrouter] unable to connect() to node \"%s\" (%d retries): %s",
 			node.Address, attempt, cause(err))
-		if attempt >= retries {
-			_ = mp.Send(c.Server, MessageDone{Key: node.Key, Address: node.Address, Failed: true})
+		if attempt >= p.c.Retries {
+			_ = mp.Send(p.c.Server, MessageDone{Key: node.Key, Address: node.Address, Failed: true})
 			return nil, MessageNode{}, fmt.Errorf("%w: %s: %w", ErrAllFailed, key, err)
 		}
 		pick.Failed, pick.FailedKey = node.Address, node.Key
 	}
 }
 
+// ask sends one pick and waits for its answer, releasing stale answers (to
+// picks this session gave up on) as they come.
+func (p *Picker) ask(mp gen.MetaProcess, pick MessagePick) (MessageNode, error) {
+	p.seq++
+	pick.Seq = p.seq
+	if err := mp.Send(p.c.Server, pick); err != nil {
+		return MessageNode{}, fmt.Errorf("%w: %w", ErrNoAnswer, err)
+	}
+	timer := time.NewTimer(p.c.Timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case node := <-p.replies:
+			if node.Seq == p.seq {
+				return node, nil
+			}
+			if node.Found {
+				p.Done(mp, node, 0, 0)
+			}
+		case <-timer.C:
+			return MessageNode{}, ErrNoAnswer
+		}
+	}
+}
+
 // Done ends the session on node: tx bytes were read from it, rx written.
-func (c Client) Done(mp gen.MetaProcess, node MessageNode, tx, rx uint64) {
-	if err := mp.Send(c.Server, MessageDone{Key: node.Key, Address: node.Address, TX: tx, RX: rx}); err != nil {
+func (p *Picker) Done(mp gen.MetaProcess, node MessageNode, tx, rx uint64) {
+	if err := mp.Send(p.c.Server, MessageDone{Key: node.Key, Address: node.Address, TX: tx, RX: rx}); err != nil {
 		mp.Log().Warning("session end on %s not reported: %s", node.Address, err)
 	}
 }
 
+// NodeConn is a connection to a node: a net.Conn, or for IP addresses a
+// socket the runtime polls as an *os.File (see DialSend).
+type NodeConn interface {
+	io.ReadWriteCloser
+	SetDeadline(t time.Time) error
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+}
+
 // Dial connects to a node address: "host:port" over TCP, a path or an
 // "@abstract" name over a unix stream socket.
-func Dial(addr string, timeout time.Duration) (net.Conn, error) {
+func Dial(addr string, timeout time.Duration) (NodeConn, error) {
+	return DialSend(addr, timeout, nil)
+}
+
+// DialSend connects to a node address and writes first to it. For an IP
+// address it opens the socket itself and writes without waiting for the
+// connection to be reported established (a refused connection fails the
+// write): with net.Dial a router pays, per request, for a TCP_NODELAY
+// setsockopt, getsockname, getpeername and a wait for writability, which the
+// uwsgi exchange (one write, then reads) does not need. Other addresses use
+// net.Dial.
+func DialSend(addr string, timeout time.Duration, first []byte) (NodeConn, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return dialRaw(ap, timeout, first)
+	}
 	network := "tcp"
 	if !strings.Contains(addr, ":") {
 		network = "unix"
 	} else if strings.HasPrefix(addr, ":") {
 		addr = "127.0.0.1" + addr
 	}
-	if network == "tcp" {
-		if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().IsLoopback() {
-			// A loopback connect is answered at once (accepted or refused):
-			// no deadline timer needed, and that is measurable per request.
-			return net.DialTCP("tcp", nil, net.TCPAddrFromAddrPort(ap))
-		}
-	}
 	// uWSGI sets no TCP keep-alive on router sockets; neither do we (it
 	// costs four setsockopt calls per connection).
 	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
-	return d.DialContext(context.Background(), network, addr)
+	c, err := d.DialContext(context.Background(), network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if len(first) > 0 {
+		_ = c.SetWriteDeadline(time.Now().Add(timeout))
+		if _, err := c.Write(first); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func dialRaw(ap netip.AddrPort, timeout time.Duration, first []byte) (NodeConn, error) {
+	var sa syscall.Sockaddr
+	domain := syscall.AF_INET
+	if a := ap.Addr().Unmap(); a.Is4() {
+		sa = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
+	} else {
+		domain = syscall.AF_INET6
+		sa = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+	}
+	fd, err := syscall.Socket(domain, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	for {
+		err = syscall.Connect(fd, sa)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil && err != syscall.EINPROGRESS {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("connect", err)
+	}
+	f := os.NewFile(uintptr(fd), ap.String())
+	if !ap.Addr().IsLoopback() {
+		// a loopback connection is established or refused at once
+		_ = f.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	if _, err := f.Write(first); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // cause is the system error of a dial error ("Connection refused"), as

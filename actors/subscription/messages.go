@@ -4,21 +4,26 @@ import (
 	"ergo.services/ergo/gen"
 )
 
-// MessagePick asks the server for a node serving Key; it answers MessageNode
-// to ReplyTo (a router session's meta process). When Failed is set, the node
-// of that address (picked for Key by the previous MessageNode) refused the
-// connection: it is released and marked failed before the new pick.
+// MessagePick asks the server for a node serving Key. The server answers
+// with a MessageNode carrying the same Seq on Reply: the asking session's own
+// buffered channel (sessions are local meta processes; the server never
+// blocks on it, and releases the node itself when the session cannot take
+// the answer). When Failed is set, the node of that address (picked for
+// FailedKey by the previous answer) refused the connection: it is released
+// and marked failed before the new pick. Use Picker rather than sending
+// this by hand.
 type MessagePick struct {
-	Key     string
-	ReplyTo gen.Alias
-	Failed  string
-	// FailedKey is the slot key of the failed pick (MessageNode.Key).
+	Key       string
+	Seq       uint64
+	Reply     chan<- MessageNode
+	Failed    string
 	FailedKey string
 }
 
 // MessageNode answers MessagePick. Found is false when no live node serves
 // the key; otherwise the session must send MessageDone for it.
 type MessageNode struct {
+	Seq       uint64
 	Found     bool
 	Key       string // the slot's key, to name in MessageDone
 	Address   string

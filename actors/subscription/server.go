@@ -5,7 +5,7 @@ package subscription
 // Accepts  MessageSubscription (from its UDP meta processes: a datagram);
 //          etf.Tuple{imperial_subscription, Raw} (a datagram forwarded by the
 //          same process on another node, or sent by an Erlang node);
-//          MessagePick → MessageNode to the asking meta process;
+//          MessagePick → MessageNode on the asking session's channel;
 //          MessageDone (a session ended); MessageStatsQuery → ResponseStats
 //          to the asking meta process.
 // Replies  Call RequestStats → ResponseStats.
@@ -126,9 +126,13 @@ func (s *server) HandleMessage(from gen.PID, message any) error {
 			s.table.Release(m.FailedKey, m.Failed, 0, 0, true)
 		}
 		p, found := s.table.Pick(m.Key, s.opts.Now())
-		reply := MessageNode{Found: found, Key: p.Key, Address: p.Address, Modifier1: p.Modifier1, Modifier2: p.Modifier2}
-		if err := s.SendAlias(m.ReplyTo, reply); err != nil && found {
-			s.table.Release(p.Key, p.Address, 0, 0, false) // the session is gone
+		reply := MessageNode{Seq: m.Seq, Found: found, Key: p.Key, Address: p.Address, Modifier1: p.Modifier1, Modifier2: p.Modifier2}
+		select {
+		case m.Reply <- reply:
+		default:
+			if found {
+				s.table.Release(p.Key, p.Address, 0, 0, false) // the session cannot take it
+			}
 		}
 	case MessageDone:
 		s.table.Release(m.Key, m.Address, m.TX, m.RX, m.Failed)

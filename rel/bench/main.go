@@ -28,6 +28,9 @@ type config struct {
 var benchmarks = []benchmark{
 	{"node", benchNode},
 	{"ernie", benchErnie},
+	{"router", benchRouter},
+	{"emperor", benchEmperor},
+	{"mongrel2", benchMongrel2},
 }
 
 func main() {

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// benchRouter: requests/s and p99 through imperial's FastRouter against real
+// uWSGI's FastRouter, over the same two real uWSGI python3 backends (each
+// subscribed to both routers), with the same uwsgi-protocol load generator
+// (loadgen.go: one connection per request, as nginx does), 16 and 64
+// concurrent clients, three interleaved rounds, medians (issue 5 item 8).
+// Then imperial's worker with a native app, and with the same Python app
+// through its adapter, against a real uWSGI python3 worker (2 processes
+// each), driven directly. The goal is ≥ 1.2× uWSGI's FastRouter.
+func benchRouter(cfg config) error {
+	dir, err := os.MkdirTemp("", "imperial-bench-router")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	app := filepath.Join(dir, "app.py")
+	if err := os.WriteFile(app, []byte(`def application(env, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'hello']
+`), 0o644); err != nil {
+		return err
+	}
+	ports, err := freePorts(12)
+	if err != nil {
+		return err
+	}
+	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
+	var (
+		uFR, uSub, uStats = addr(0), addr(1), addr(2)
+		iFR, iSub, iStats = addr(3), addr(4), addr(5)
+		back1, back2      = addr(6), addr(7)
+		uWorker, iWorker  = addr(8), addr(9)
+		iPyWorker         = addr(10)
+	)
+	const key = "bench.local"
+	var cmds []*exec.Cmd
+	defer func() {
+		for _, c := range cmds {
+			stop(c)
+		}
+	}()
+	run := func(name string, args ...string) {
+		c := start(name, args...)
+		cmds = append(cmds, c)
+	}
+	run("uwsgi", "--plugins", "corerouter,fastrouter", "--master", "--fastrouter", uFR,
+		"--fastrouter-subscription-server", uSub, "--fastrouter-stats", uStats, "--listen", "1024", "--logto", filepath.Join(dir, "ufr.log"))
+	run(cfg.binary, "--fastrouter", iFR, "--fastrouter-subscription-server", iSub, "--fastrouter-stats", iStats,
+		"--log-level", "warning")
+	for i, b := range []string{back1, back2} {
+		run("uwsgi", "--plugins", "python3", "--master", "--processes", "1", "--socket", b, "--wsgi-file", app,
+			"--disable-logging", "--listen", "1024", "--subscribe-to", uSub+":"+key, "--subscribe-to", iSub+":"+key,
+			"--logto", filepath.Join(dir, fmt.Sprintf("back%d.log", i+1)))
+	}
+	for _, st := range []string{uStats, iStats} {
+		if err := waitStatsNodes(st, key, 2); err != nil {
+			return err
+		}
+	}
+	pkt := uwsgiRequest(key)
+	for _, a := range []string{uFR, iFR} { // warm-up
+		if r := uwsgiLoad(a, pkt, 16, time.Second); r.requests == 0 {
+			return fmt.Errorf("no answer through %s: %v", a, r.firstErr)
+		}
+	}
+	fmt.Printf("   FastRouter over 2 real uWSGI python3 backends, uwsgi load generator, %s per cell, median of 3 rounds\n", cfg.duration)
+	fmt.Printf("   %-8s %22s %22s %8s\n", "clients", "uWSGI fastrouter", "imperial fastrouter", "ratio")
+	for _, c := range []int{16, 64} {
+		var u, im []loadResult
+		for round := 0; round < 3; round++ {
+			u = append(u, uwsgiLoad(uFR, pkt, c, cfg.duration))
+			im = append(im, uwsgiLoad(iFR, pkt, c, cfg.duration))
+		}
+		mu, mi := medianLoad(u), medianLoad(im)
+		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %7.2f×%s\n", c, mu.rate(), ms(mu.p99), mi.rate(), ms(mi.p99),
+			mi.rate()/mu.rate(), errNote(append(u, im...)))
+	}
+
+	// Workers: the same Python app in real uWSGI, a native app and the same
+	// Python app in imperial.
+	run("uwsgi", "--plugins", "python3", "--master", "--processes", "2", "--socket", uWorker, "--wsgi-file", app,
+		"--disable-logging", "--listen", "1024", "--logto", filepath.Join(dir, "uworker.log"))
+	run(cfg.binary, "--socket", iWorker, "--app", "hello", "--processes", "2", "--log-level", "warning")
+	run(cfg.binary, "--socket", iPyWorker, "--wsgi-file", app, "--processes", "2", "--log-level", "warning")
+	for _, a := range []string{uWorker, iWorker, iPyWorker} {
+		if err := waitAnswer(a, pkt); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("   workers (2 processes each), uwsgi load generator direct, %s per cell, median of 3 rounds\n", cfg.duration)
+	fmt.Printf("   %-8s %22s %22s %22s\n", "clients", "uWSGI python3", "imperial native app", "imperial python3")
+	for _, c := range []int{16, 64} {
+		var u, n, p []loadResult
+		for round := 0; round < 3; round++ {
+			u = append(u, uwsgiLoad(uWorker, pkt, c, cfg.duration))
+			n = append(n, uwsgiLoad(iWorker, pkt, c, cfg.duration))
+			p = append(p, uwsgiLoad(iPyWorker, pkt, c, cfg.duration))
+		}
+		mu, mn, mp := medianLoad(u), medianLoad(n), medianLoad(p)
+		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms%s\n", c,
+			mu.rate(), ms(mu.p99), mn.rate(), ms(mn.p99), mp.rate(), ms(mp.p99), errNote(append(append(u, n...), p...)))
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// medianLoad is the run with the median rate.
+func medianLoad(rs []loadResult) loadResult {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b loadResult) int {
+		switch {
+		case a.rate() < b.rate():
+			return -1
+		case a.rate() > b.rate():
+			return 1
+		}
+		return 0
+	})
+	return s[len(s)/2]
+}
+
+func errNote(rs []loadResult) string {
+	n := 0
+	var first error
+	for _, r := range rs {
+		n += r.errors
+		if first == nil {
+			first = r.firstErr
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  (%d errors: %v)", n, first)
+}
+
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// waitStatsNodes waits until a FastRouter's stats list n nodes for key.
+func waitStatsNodes(stats, key string, n int) error {
+	deadline := time.Now().Add(20 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", stats, time.Second); err == nil {
+			raw, _ := io.ReadAll(c)
+			c.Close()
+			var doc struct {
+				Subscriptions []struct {
+					Key   string            `json:"key"`
+					Nodes []json.RawMessage `json:"nodes"`
+				} `json:"subscriptions"`
+			}
+			if json.Unmarshal(raw, &doc) == nil {
+				for _, s := range doc.Subscriptions {
+					if s.Key == key && len(s.Nodes) == n {
+						return nil
+					}
+				}
+			}
+			last = string(raw)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("stats %s never listed %d nodes for %s: %.300s", stats, n, key, last)
+}
+
+// waitAnswer waits until addr answers the request with 200.
+func waitAnswer(addr string, pkt []byte) error {
+	deadline := time.Now().Add(20 * time.Second)
+	buf := make([]byte, 4096)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = oneRequest(addr, pkt, buf, []byte(" 200 ")); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s never answered: %w", addr, err)
+}
