@@ -34,9 +34,9 @@ var _ gen.MetaBehavior = (*session)(nil)
 
 type session struct {
 	gen.MetaProcess
-	sh      *shared
-	client  net.Conn
-	picker  *subscription.Picker
+	sh     *shared
+	client net.Conn
+	picker *subscription.Picker
 
 	mu     sync.Mutex
 	node   subscription.NodeConn
