@@ -28,50 +28,53 @@ var mongrel2Keys = map[string]bool{
 // serverName is SERVER_NAME (uWSGI: the handler's host name).
 func Environ(r tnetstring.Request, serverName string, bodyLen int64) uwsgi.Vars {
 	h := r.Headers
-	vs := make(uwsgi.Vars, 0, 14+len(h))
+	e := newEnv(14+len(h), 512+64*len(h))
 	method := h.Get(tnetstring.HeaderMethod)
 	if method == "" {
 		method = "GET"
 	}
-	vs = vs.Add("REQUEST_METHOD", method)
+	e.add("REQUEST_METHOD", method)
 	proto := h.Get(tnetstring.HeaderVersion)
 	if proto == "" {
 		proto = "HTTP/1.0"
 	}
-	vs = vs.Add("SERVER_PROTOCOL", proto)
+	e.add("SERVER_PROTOCOL", proto)
 	query := h.Get(tnetstring.HeaderQuery)
-	vs = vs.Add("QUERY_STRING", query)
+	e.add("QUERY_STRING", query)
 	path := r.Path
 	if path == "" || path[0] != '/' {
 		path = "/" + path
 	}
-	info, err := url.PathUnescape(path)
-	if err != nil {
-		info = path
+	info := path
+	if strings.IndexByte(path, '%') >= 0 {
+		if p, err := url.PathUnescape(path); err == nil {
+			info = p
+		}
 	}
-	vs = vs.Add("PATH_INFO", info)
-	uri := path
+	e.add("PATH_INFO", info)
 	if query != "" {
-		uri += "?" + query
+		e.add3("REQUEST_URI", path, "?", query)
+	} else {
+		e.add("REQUEST_URI", path)
 	}
-	vs = vs.Add("REQUEST_URI", uri)
-	vs = vs.Add("SCRIPT_NAME", "")
+	e.add("SCRIPT_NAME", "")
 	scheme := h.Get(tnetstring.HeaderURLScheme)
 	if scheme == "" {
 		scheme = "http"
 	}
-	vs = vs.Add("UWSGI_SCHEME", scheme).Add("REQUEST_SCHEME", scheme)
+	e.add("UWSGI_SCHEME", scheme)
+	e.add("REQUEST_SCHEME", scheme)
 	if scheme == "https" {
-		vs = vs.Add("HTTPS", "on")
+		e.add("HTTPS", "on")
 	}
-	vs = vs.Add("REMOTE_ADDR", remoteAddr(h))
-	vs = vs.Add("SERVER_NAME", serverName)
-	vs = vs.Add("SERVER_PORT", serverPort(h.Get("host"), scheme))
+	e.add("REMOTE_ADDR", remoteAddr(h))
+	e.add("SERVER_NAME", serverName)
+	e.add("SERVER_PORT", serverPort(h.Get("host"), scheme))
 	if _, ok := h.Lookup("content-length"); ok || bodyLen > 0 {
-		vs = vs.Add("CONTENT_LENGTH", strconv.FormatInt(bodyLen, 10))
+		e.addInt("CONTENT_LENGTH", bodyLen)
 	}
 	if ct := h.Get("content-type"); ct != "" {
-		vs = vs.Add("CONTENT_TYPE", ct)
+		e.add("CONTENT_TYPE", ct)
 	}
 	for _, hd := range h {
 		if mongrel2Keys[hd.Key] || hd.Key == "content-length" || hd.Key == "content-type" || !token(hd.Key) {
@@ -85,9 +88,71 @@ func Environ(r tnetstring.Request, serverName string, bodyLen int64) uwsgi.Vars 
 			}
 			v = strings.Join(hd.Values, sep)
 		}
-		vs = append(vs, uwsgi.Var{Key: headerVar(hd.Key), Value: []byte(v)})
+		e.addHeader(hd.Key, v)
 	}
-	return vs
+	return e.vs
+}
+
+// env builds an environ in one arena: every key and value is a slice of it.
+type env struct {
+	vs    uwsgi.Vars
+	arena []byte
+}
+
+func newEnv(vars, bytes int) *env {
+	return &env{vs: make(uwsgi.Vars, 0, vars), arena: make([]byte, 0, bytes)}
+}
+
+// take returns the bytes appended since mark, capacity-capped so that a
+// later append never writes into them.
+func (e *env) take(mark int) []byte { return e.arena[mark:len(e.arena):len(e.arena)] }
+
+func (e *env) add(k, v string) {
+	m := len(e.arena)
+	e.arena = append(e.arena, k...)
+	key := e.take(m)
+	m = len(e.arena)
+	e.arena = append(e.arena, v...)
+	e.vs = append(e.vs, uwsgi.Var{Key: key, Value: e.take(m)})
+}
+
+func (e *env) add3(k, v1, v2, v3 string) {
+	m := len(e.arena)
+	e.arena = append(e.arena, k...)
+	key := e.take(m)
+	m = len(e.arena)
+	e.arena = append(append(append(e.arena, v1...), v2...), v3...)
+	e.vs = append(e.vs, uwsgi.Var{Key: key, Value: e.take(m)})
+}
+
+func (e *env) addInt(k string, n int64) {
+	m := len(e.arena)
+	e.arena = append(e.arena, k...)
+	key := e.take(m)
+	m = len(e.arena)
+	e.arena = strconv.AppendInt(e.arena, n, 10)
+	e.vs = append(e.vs, uwsgi.Var{Key: key, Value: e.take(m)})
+}
+
+// addHeader adds HTTP_<KEY> for a lower-case header key: "x-test" →
+// "HTTP_X_TEST".
+func (e *env) addHeader(k, v string) {
+	m := len(e.arena)
+	e.arena = append(e.arena, "HTTP_"...)
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '-':
+			c = '_'
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		e.arena = append(e.arena, c)
+	}
+	key := e.take(m)
+	m = len(e.arena)
+	e.arena = append(e.arena, v...)
+	e.vs = append(e.vs, uwsgi.Var{Key: key, Value: e.take(m)})
 }
 
 // remoteAddr is the client address: x-forwarded-for, which Mongrel2
@@ -112,24 +177,6 @@ func serverPort(host, scheme string) string {
 		return "443"
 	}
 	return "80"
-}
-
-// headerVar is the environ name of a lower-case header key:
-// "x-test" → "HTTP_X_TEST".
-func headerVar(k string) []byte {
-	b := make([]byte, 0, 5+len(k))
-	b = append(b, "HTTP_"...)
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case c == '-':
-			c = '_'
-		case c >= 'a' && c <= 'z':
-			c -= 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	return b
 }
 
 // token reports whether k is a non-empty HTTP header name (RFC 9110 token).

@@ -8,15 +8,16 @@ package mongrel2
 //          dropped when it gave up.
 // Sends    extworker.MessageRequest to the external app's pool (from request
 //          goroutines, with this handler's alias as ReplyTo).
-// Owns     a PULL socket dialled to Mongrel2's send_spec and a PUB socket
-//          (identity = UUID) dialled to its recv_spec, both replaced on every
-//          reconnection; Start runs the connect/receive loop until Terminate
-//          closes them. One goroutine per request (at most InFlight), which
-//          runs the app and publishes its response through the PUB socket:
-//          zmq4's PUB Send only queues under a mutex for zmq4's own writer
-//          goroutine, so request goroutines share it safely (uWSGI shares
-//          one PUB between threads behind a lock). Spooled upload files are
-//          opened, and removed, by the request goroutine.
+// Owns     a PULL connection to Mongrel2's send_spec and a PUB connection
+//          (identity = UUID) to its recv_spec (zmtp.go), both replaced on
+//          every reconnection. Start runs the connect/receive loop until
+//          Terminate closes them; one goroutine per PUB connection reads
+//          Mongrel2's subscription and notices it going away; one goroutine
+//          per message (at most InFlight at once) parses it, runs the app and
+//          queues the response messages for the PUB connection's writer
+//          goroutine, which sends whatever is queued in one write (uWSGI's
+//          threads share one PUB behind a lock instead). Spooled upload files
+//          are opened, and removed, by the request goroutine.
 
 import (
 	"bytes"
@@ -24,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"os"
 	"sync"
@@ -45,14 +45,19 @@ const (
 	// Mongrel2 went away; it doubles up to MaxReconnect.
 	DefaultReconnect = 100 * time.Millisecond
 	MaxReconnect     = 2 * time.Second
-	// dialRetry is how often zmq4 tries an endpoint nobody listens on.
+	// dialRetry is how often an endpoint nobody listens on is tried again.
 	dialRetry = 100 * time.Millisecond
 	// subscribeWait bounds the wait for Mongrel2's SUB subscription after
-	// the PUB connects (a PUB drops what it publishes before).
+	// the PUB connects (Mongrel2 drops what arrives before).
 	subscribeWait = 2 * time.Second
+	// maxControl bounds a message Mongrel2's SUB sends (subscriptions).
+	maxControl = 64 << 10
 )
 
-var errStopped = errors.New("mongrel2: handler stopped")
+var (
+	errStopped = errors.New("mongrel2: handler stopped")
+	errPubLost = errors.New("mongrel2: the PUB connection closed")
+)
 
 var _ gen.MetaBehavior = (*handler)(nil)
 
@@ -65,13 +70,14 @@ type handler struct {
 	app    http.Handler
 	done   chan struct{}
 	slots  chan struct{}
-	base   context.Context // parent of every request's context; cancelled by Terminate
-	stop   context.CancelFunc
+	ctx    context.Context // dials; cancelled by Terminate
+	cancel context.CancelFunc
 
-	mu      sync.Mutex // guards the socket swap against Terminate
+	mu      sync.Mutex // guards the connection swap against Terminate and the PUB watcher
 	stopped bool
-	pull    zmq4.Socket
-	pub     atomic.Pointer[zmq4.Socket]
+	pull    *zconn
+	pubLost bool // the current PUB connection closed
+	pub     atomic.Pointer[pubConn]
 
 	seq     atomic.Uint64
 	waitMu  sync.Mutex
@@ -81,10 +87,22 @@ type handler struct {
 	connects, requests, malformed, disconnects, uploads, badUp atomic.Uint64
 }
 
+// pubConn is a PUB connection and the queue its writer goroutine drains.
+type pubConn struct {
+	c    *zconn
+	q    chan []byte
+	stop chan struct{} // closed by closeConns
+	dead chan struct{} // closed when the writer returns
+}
+
+// pubQueue bounds the response messages waiting for the PUB writer; request
+// goroutines wait beyond it.
+const pubQueue = 256
+
 func newHandler(sh *shared, server, n int, uuid string) *handler {
 	h := &handler{sh: sh, server: server, n: n, uuid: uuid, done: make(chan struct{}),
 		slots: make(chan struct{}, sh.opts.InFlight), waiting: make(map[uint64]chan extworker.MessageReply)}
-	h.base, h.stop = context.WithCancel(context.Background())
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.app = sh.native
 	if h.app == nil {
 		h.app = &externalApp{h: h, pool: sh.opts.External, timeout: sh.opts.Timeout, maxBody: sh.opts.MaxExternalBody}
@@ -99,6 +117,19 @@ func (h *handler) Init(process gen.MetaProcess) error {
 
 func (h *handler) spec() Server { return h.sh.opts.Servers[h.server] }
 
+// messageLimit bounds one request message: the envelope, headers and body
+// limits the parser applies, plus framing.
+func messageLimit(l tnetstring.Limits) int {
+	pick := func(v, d int) int {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	return pick(l.MaxLine, tnetstring.DefaultMaxLine) + pick(l.MaxSize, tnetstring.DefaultMaxSize) +
+		pick(l.MaxBody, tnetstring.DefaultMaxBody) + 64
+}
+
 // Start connects, receives until the connection breaks, and connects again,
 // until Terminate.
 func (h *handler) Start() error {
@@ -112,7 +143,7 @@ func (h *handler) Start() error {
 			err = h.receive(pull)
 			h.connected.Store(false)
 		}
-		h.closeSockets()
+		h.closeConns()
 		select {
 		case <-h.done:
 			return nil
@@ -130,130 +161,204 @@ func (h *handler) Start() error {
 	}
 }
 
-// connect makes fresh sockets and dials them: the PUB first, then, once
-// Mongrel2's SUB has subscribed (or subscribeWait passed), the PULL, so
-// that no answer is published into the void. Dials retry until Mongrel2
-// listens or Terminate closes the sockets.
-func (h *handler) connect() (zmq4.Socket, error) {
-	zlog := log.New(zmqLog{h}, "", 0)
-	pub := zmq4.NewPub(context.Background(), zmq4.WithID(zmq4.SocketIdentity(h.uuid)),
-		zmq4.WithDialerRetry(dialRetry), zmq4.WithDialerMaxRetries(-1), zmq4.WithDialerTimeout(5*time.Second),
-		zmq4.WithLogger(zlog))
-	pull := zmq4.NewPull(context.Background(), zmq4.WithID(zmq4.SocketIdentity(h.uuid)),
-		zmq4.WithDialerRetry(dialRetry), zmq4.WithDialerMaxRetries(-1), zmq4.WithDialerTimeout(5*time.Second),
-		zmq4.WithLogger(zlog))
+// connect dials the PUB connection first and waits for Mongrel2's SUB to
+// subscribe (or subscribeWait), then the PULL one, so that no answer is
+// written before Mongrel2 takes it. Dials retry until Mongrel2 listens or
+// Terminate.
+func (h *handler) connect() (*zconn, error) {
+	c, err := h.dial(h.spec().Recv, zmq4.Pub, maxControl)
+	if err != nil {
+		return nil, err
+	}
+	pub := &pubConn{c: c, q: make(chan []byte, pubQueue), stop: make(chan struct{}), dead: make(chan struct{})}
 	h.mu.Lock()
 	if h.stopped {
 		h.mu.Unlock()
-		pub.Close()
-		pull.Close()
+		c.close()
 		return nil, errStopped
 	}
-	h.pull = pull
-	h.pub.Store(&pub)
+	h.pub.Store(pub)
+	h.pubLost = false
 	h.mu.Unlock()
-	if err := pub.Dial(h.spec().Recv); err != nil {
+	subscribed := make(chan struct{})
+	go h.watchPub(pub, subscribed)
+	go func() {
+		defer close(pub.dead)
+		if err := c.writeLoop(pub.q, pub.stop); err != nil {
+			c.close() // watchPub sees it and makes the handler reconnect
+		}
+	}()
+	t := time.NewTimer(subscribeWait)
+	select {
+	case <-subscribed:
+		t.Stop()
+	case <-t.C:
+		h.Log().Warning("mongrel2 handler %d: %s has not subscribed after %s", h.n, h.spec().Recv, subscribeWait)
+	case <-h.done:
+		t.Stop()
+		return nil, errStopped
+	}
+	pull, err := h.dial(h.spec().Send, zmq4.Pull, messageLimit(h.sh.opts.Limits))
+	if err != nil {
 		return nil, err
 	}
-	if t, ok := pub.(zmq4.Topics); ok {
-		deadline := time.Now().Add(subscribeWait)
-		for len(t.Topics()) == 0 && time.Now().Before(deadline) {
-			select {
-			case <-h.done:
-				return nil, errStopped
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-		if len(t.Topics()) == 0 {
-			h.Log().Warning("mongrel2 handler %d: %s has not subscribed after %s", h.n, h.spec().Recv, subscribeWait)
-		}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.stopped:
+		pull.close()
+		return nil, errStopped
+	case h.pubLost:
+		pull.close()
+		return nil, errPubLost
 	}
-	if err := pull.Dial(h.spec().Send); err != nil {
-		return nil, err
-	}
+	h.pull = pull
 	h.connected.Store(true)
 	return pull, nil
 }
 
-func (h *handler) closeSockets() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.pull != nil {
-		h.pull.Close()
-		h.pull = nil
-	}
-	if p := h.pub.Swap(nil); p != nil {
-		(*p).Close()
+// dial connects to endpoint, retrying every dialRetry until it succeeds or
+// the handler stops.
+func (h *handler) dial(endpoint string, typ zmq4.SocketType, max int) (*zconn, error) {
+	for {
+		c, err := dialZMTP(h.ctx, endpoint, typ, h.uuid, max)
+		if err == nil {
+			return c, nil
+		}
+		if errors.Is(err, ErrOptions) {
+			return nil, err
+		}
+		t := time.NewTimer(dialRetry)
+		select {
+		case <-h.done:
+			t.Stop()
+			return nil, errStopped
+		case <-t.C:
+		}
 	}
 }
 
-// receive reads requests until the PULL socket fails (Mongrel2 went away,
-// or Terminate closed it).
-func (h *handler) receive(pull zmq4.Socket) error {
+// watchPub reads what Mongrel2's SUB sends on pub (its subscription) until
+// the connection closes; then it closes the current PULL connection, so
+// that the handler connects both again.
+func (h *handler) watchPub(pub *pubConn, subscribed chan struct{}) {
+	once := sync.OnceFunc(func() { close(subscribed) })
 	for {
-		msg, err := pull.Recv()
+		frames, cmd, err := pub.c.readMsg()
 		if err != nil {
+			break
+		}
+		switch {
+		case cmd && commandName(frames[0]) == "SUBSCRIBE",
+			!cmd && len(frames) == 1 && len(frames[0]) > 0 && frames[0][0] == 1:
+			once()
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pub.Load() == pub {
+		h.pubLost = true
+		if h.pull != nil {
+			h.pull.close()
+		}
+	}
+}
+
+func (h *handler) closeConns() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pull != nil {
+		h.pull.close()
+		h.pull = nil
+	}
+	if p := h.pub.Swap(nil); p != nil {
+		close(p.stop)
+		p.c.close()
+	}
+}
+
+// receive reads requests until the PULL connection fails (Mongrel2 went
+// away, its PUB side did, or Terminate closed it).
+func (h *handler) receive(pull *zconn) error {
+	for {
+		frames, cmd, err := pull.readMsg()
+		if err != nil {
+			h.mu.Lock()
+			lost := h.pubLost
+			h.mu.Unlock()
+			if lost {
+				return errPubLost
+			}
 			return err
 		}
-		if len(msg.Frames) != 1 {
+		if cmd {
+			continue // ZMTP commands (PING needs heartbeats, which Mongrel2 does not set)
+		}
+		if len(frames) != 1 {
 			h.malformed.Add(1)
-			h.Log().Warning("mongrel2 handler %d: message of %d frames dropped (want 1)", h.n, len(msg.Frames))
+			h.Log().Warning("mongrel2 handler %d: message of %d frames dropped (want 1)", h.n, len(frames))
 			continue
 		}
-		if !h.dispatch(msg.Frames[0]) {
+		if !h.dispatch(frames[0]) {
 			return errStopped
 		}
 	}
 }
 
-// dispatch parses one request and starts its goroutine; control messages
-// are handled here. It returns false when the handler is stopping.
+// dispatch starts the goroutine of one message; it returns false when the
+// handler is stopping. Parsing happens in the goroutine, so one handler
+// parses on every core.
 func (h *handler) dispatch(frame []byte) bool {
+	select {
+	case h.slots <- struct{}{}:
+	case <-h.done:
+		return false
+	}
+	go func() {
+		defer func() { <-h.slots }()
+		h.handle(frame, h.publish)
+	}()
+	return true
+}
+
+// handle parses one message and serves it: control messages are handled
+// here, requests run the app and publish its response.
+func (h *handler) handle(frame []byte, publish func([]byte) error) {
 	req, err := tnetstring.ParseRequest(frame, h.sh.opts.Limits)
 	if err != nil {
 		h.malformed.Add(1)
 		h.Log().Warning("mongrel2 handler %d: malformed message (%d bytes) dropped: %s", h.n, len(frame), err)
-		return true
+		return
 	}
 	if req.IsDisconnect() {
 		h.disconnects.Add(1)
 		if n := h.sh.conns.disconnect(connKey{h.server, req.ConnID}); n > 0 {
 			h.Log().Debug("mongrel2 handler %d: connection %s closed with %d requests in flight", h.n, req.ConnID, n)
 		}
-		return true
+		return
 	}
 	switch req.Method() {
 	case tnetstring.MethodJSON, tnetstring.MethodXML:
 		h.Log().Debug("mongrel2 handler %d: %s message on %s ignored", h.n, req.Method(), req.Path)
-		return true
+		return
 	}
-	if classifyUpload(req) == uploadStarted {
+	upload := classifyUpload(req)
+	if upload == uploadStarted {
 		h.Log().Debug("mongrel2 handler %d: connection %s uploading to %s", h.n, req.ConnID, req.Headers.Get(tnetstring.HeaderUploadStart))
-		return true
+		return
 	}
-	select {
-	case h.slots <- struct{}{}:
-	case <-h.done:
-		return false
-	}
-	go h.serve(req)
-	return true
-}
-
-// serve runs the app for one request and sends its response.
-func (h *handler) serve(req tnetstring.Request) {
-	defer func() { <-h.slots }()
 	defer h.requests.Add(1)
-	ctx, cancel := context.WithCancel(h.base) // ends on disconnect, at the end, or when the handler stops
+	// ctx ends with a disconnect notice for the connection, or here
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	key := connKey{h.server, req.ConnID}
 	tok := h.sh.conns.add(key, cancel)
 	defer h.sh.conns.remove(key, tok)
 
-	w := newResponse(req, h.publish, func() bool { return ctx.Err() != nil })
+	w := newResponse(req, publish, func() bool { return ctx.Err() != nil })
 	var body io.Reader = bytes.NewReader(req.Body)
 	size := int64(len(req.Body))
-	if classifyUpload(req) == uploadDone {
+	if upload == uploadDone {
 		up, err := openUpload(req, h.sh.opts.Chroot)
 		if err != nil {
 			h.badUp.Add(1)
@@ -306,13 +411,18 @@ func (h *handler) run(w http.ResponseWriter, r *http.Request) (ok bool) {
 	return true
 }
 
-// publish queues one message on the current PUB socket.
+// publish queues one message for the current PUB connection's writer.
 func (h *handler) publish(frame []byte) error {
 	p := h.pub.Load()
 	if p == nil {
 		return errGone
 	}
-	return (*p).SendMulti(zmq4.NewMsg(frame))
+	select {
+	case p.q <- frame:
+		return nil
+	case <-p.dead:
+		return errGone
+	}
 }
 
 // call sends payload to the external app's pool and waits for the answer.
@@ -382,23 +492,15 @@ func (h *handler) HandleInspect(from gen.PID, item ...string) map[string]string 
 		"malformed": fmt.Sprint(s.Malformed), "in_flight": fmt.Sprint(s.InFlight)}
 }
 
-// Terminate closes the sockets, which ends Start (a blocked dial or
-// receive returns) and the waits of request goroutines.
+// Terminate closes the connections, which ends Start (a blocked dial or
+// read returns) and the waits of request goroutines.
 func (h *handler) Terminate(reason error) {
 	h.mu.Lock()
 	if !h.stopped {
 		h.stopped = true
 		close(h.done)
-		h.stop()
+		h.cancel()
 	}
 	h.mu.Unlock()
-	h.closeSockets()
-}
-
-// zmqLog routes zmq4's own log lines to the handler's log.
-type zmqLog struct{ h *handler }
-
-func (z zmqLog) Write(p []byte) (int, error) {
-	z.h.Log().Warning("mongrel2 handler %d: %s", z.h.n, bytes.TrimRight(p, "\n"))
-	return len(p), nil
+	h.closeConns()
 }

@@ -3,19 +3,18 @@ package mongrel2
 // logPusher: one ZeroMQ log collector.
 //
 // Accepts  nothing (messages are logged and ignored).
-// Owns     a PUSH socket dialled to the collector's endpoint (the collector
-//          binds a PULL, as with uWSGI); Start connects (retrying until the
-//          collector listens), then sends every line of its LogQueue as one
-//          single-part message, and connects again with a fresh socket when a
-//          send fails. zmq4 reports a lost peer only on the next failing
-//          write: the line in flight then is sent again on the new
-//          connection, the one before it may be lost. Terminate closes the
-//          socket, which ends a blocked dial or send.
+// Owns     a PUSH connection (zmtp.go) to the collector's endpoint (the
+//          collector binds a PULL, as with uWSGI): Start connects, retrying
+//          until the collector listens, then sends every line of its
+//          LogQueue as one single-part message, and connects again when a
+//          send fails; the line that failed is sent first on the new
+//          connection. One goroutine per connection reads from it, only to
+//          notice the collector closing it (then it closes the connection, so
+//          the next send fails at once instead of into the void). Terminate
+//          closes the connection, which ends a blocked dial or send.
 
 import (
 	"context"
-	"io"
-	"log"
 	"sync"
 	"time"
 
@@ -27,16 +26,20 @@ var _ gen.MetaBehavior = (*logPusher)(nil)
 
 type logPusher struct {
 	gen.MetaProcess
-	t    LogTarget
-	done chan struct{}
+	t      LogTarget
+	done   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	stopped bool
-	sock    zmq4.Socket
+	conn    *zconn
 }
 
 func newLogPusher(t LogTarget) *logPusher {
-	return &logPusher{t: t, done: make(chan struct{})}
+	p := &logPusher{t: t, done: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return p
 }
 
 func (p *logPusher) Init(process gen.MetaProcess) error {
@@ -46,47 +49,56 @@ func (p *logPusher) Init(process gen.MetaProcess) error {
 
 func (p *logPusher) Start() error {
 	var pending []byte // a line whose send failed: sent first on the next connection
-	delay := DefaultReconnect
 	for {
-		sock := zmq4.NewPush(context.Background(), zmq4.WithDialerRetry(dialRetry), zmq4.WithDialerMaxRetries(-1),
-			zmq4.WithDialerTimeout(5*time.Second), zmq4.WithLogger(log.New(io.Discard, "", 0)))
-		p.mu.Lock()
-		if p.stopped {
-			p.mu.Unlock()
-			sock.Close()
-			return nil
-		}
-		p.sock = sock
-		p.mu.Unlock()
-		err := sock.Dial(p.t.Endpoint)
+		c, err := dialZMTP(p.ctx, p.t.Endpoint, zmq4.Push, "", maxControl)
 		if err == nil {
-			delay = DefaultReconnect
-			pending, err = p.drain(sock, pending)
+			p.mu.Lock()
+			if p.stopped {
+				p.mu.Unlock()
+				c.close()
+				return nil
+			}
+			p.conn = c
+			p.mu.Unlock()
+			go func() {
+				for {
+					if _, _, err := c.readMsg(); err != nil {
+						c.close()
+						return
+					}
+				}
+			}()
+			pending = p.drain(c, pending)
+			c.close()
 		}
-		sock.Close()
+		wait := dialRetry // nobody listens yet
+		if err == nil {
+			wait = DefaultReconnect // the collector went away
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-p.done:
+			t.Stop()
 			return nil
-		case <-time.After(delay):
+		case <-t.C:
 		}
-		delay = min(2*delay, MaxReconnect)
 	}
 }
 
 // drain sends queued lines until a send fails (returning the failed line)
 // or the pusher stops.
-func (p *logPusher) drain(sock zmq4.Socket, pending []byte) ([]byte, error) {
+func (p *logPusher) drain(c *zconn, pending []byte) []byte {
 	for {
 		line := pending
 		if line == nil {
 			select {
 			case line = <-p.t.Queue.ch:
 			case <-p.done:
-				return nil, errStopped
+				return nil
 			}
 		}
-		if err := sock.Send(zmq4.NewMsg(line)); err != nil {
-			return line, err
+		if err := c.send(line); err != nil {
+			return line
 		}
 		pending = nil
 	}
@@ -111,8 +123,9 @@ func (p *logPusher) Terminate(reason error) {
 	if !p.stopped {
 		p.stopped = true
 		close(p.done)
+		p.cancel()
 	}
-	if p.sock != nil {
-		p.sock.Close()
+	if p.conn != nil {
+		p.conn.close()
 	}
 }

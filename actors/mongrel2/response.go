@@ -3,6 +3,7 @@ package mongrel2
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -210,9 +211,40 @@ func (w *response) appendHead(buf []byte) []byte {
 	buf = append(buf, ' ')
 	buf = append(buf, tnetstring.StatusText(w.status)...)
 	buf = append(buf, "\r\n"...)
-	ab := appender{buf}
-	_ = h.Write(&ab) // sorted, CR/LF in values replaced by net/http
-	return append(ab.b, "\r\n"...)
+	var keys [16]string
+	ks := keys[:0]
+	for k := range h {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	for _, k := range ks {
+		if !token(k) {
+			continue // as net/http: an invalid name is not sent
+		}
+		for _, v := range h[k] {
+			buf = appendHeaderText(buf, k)
+			buf = append(buf, ": "...)
+			buf = appendHeaderText(buf, strings.TrimSpace(v))
+			buf = append(buf, "\r\n"...)
+		}
+	}
+	return append(buf, "\r\n"...)
+}
+
+// appendHeaderText appends s with CR and LF turned into spaces, so a header
+// cannot split the response (as net/http does).
+func appendHeaderText(buf []byte, s string) []byte {
+	if strings.IndexAny(s, "\r\n") < 0 {
+		return append(buf, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		buf = append(buf, c)
+	}
+	return buf
 }
 
 func (w *response) send(frame []byte) {
@@ -228,12 +260,4 @@ func (w *response) send(frame []byte) {
 
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
-}
-
-// appender is an io.Writer that appends to a slice.
-type appender struct{ b []byte }
-
-func (a *appender) Write(p []byte) (int, error) {
-	a.b = append(a.b, p...)
-	return len(p), nil
 }
