@@ -7,9 +7,10 @@
 //
 // Apps: --app NAME picks a native Go app (actors/worker.Apps: testapp,
 // static, hello, erlang); --module MOD[:CALLABLE] (--wsgi, -w) or --wsgi-file
-// FILE (--file) run a Python WSGI app in external worker processes through
-// the adapter shipped in python/imperial_wsgi.py (embedded; written once to
-// the temp directory).
+// FILE (--file) run a Python WSGI app, and --rack FILE a Rack app (Debian's
+// ruby-rack), in external worker processes through the adapters shipped in
+// python/imperial_wsgi.py and ruby/imperial_rack.rb (embedded; written once
+// to the temp directory).
 //
 // Subscriptions: --subscribe-to accepts uWSGI 2.0's spellings
 // (SERVER:PORT:KEY[,MODIFIER1[,ALGO:KEYFILE]], @mapfile, =N=) and, unlike
@@ -60,6 +61,9 @@ import (
 //go:embed python/imperial_wsgi.py
 var adapter []byte
 
+//go:embed ruby/imperial_rack.rb
+var rackAdapter []byte
+
 // Adapter returns the Python WSGI adapter's source.
 func Adapter() []byte { return adapter }
 
@@ -76,6 +80,7 @@ func Keys() []string {
 		"harakiri", "socket-timeout", "http-keepalive",
 		"app", "static-root", "erlang-app-node", "erlang-app-call", "erlang-app-timeout",
 		"module", "wsgi", "wsgi-file", "file", "callable", "pythonpath", "python-path", "chdir", "worker-python",
+		"rack", "worker-ruby",
 		"subscribe-to", "st", "subscribe", "subscribe2", "subscribe-freq", "subscribe-with-modifier1",
 		"weight", "auto-weight",
 		"plugins", "plugin", "enable-threads", "vacuum", "die-on-term", "lazy-apps", "need-app",
@@ -175,9 +180,16 @@ func Parse(env Env, opts []config.Option) (supervisors.WorkerSupOptions, error) 
 	app, hasApp := config.Get(opts, "app")
 	module, hasModule := last("module", "wsgi")
 	file, hasFile := last("wsgi-file", "file")
+	rack, hasRack := config.Get(opts, "rack")
+	external := 0
+	for _, b := range []bool{hasApp, hasModule || hasFile, hasRack} {
+		if b {
+			external++
+		}
+	}
 	switch {
-	case hasApp && (hasModule || hasFile):
-		bad("app", errors.New("--app is a native app; --module/--wsgi-file an external one: pick one"))
+	case external > 1:
+		bad("app", errors.New("--app (native), --module/--wsgi-file (Python) and --rack (Ruby) exclude each other: pick one"))
 	case hasApp:
 		w.App = app
 		if _, err := worker.LookupApp(app); err != nil {
@@ -206,8 +218,8 @@ func Parse(env Env, opts []config.Option) (supervisors.WorkerSupOptions, error) 
 		if app == "erlang" && (w.AppEnv.ErlangNode == "" || w.AppEnv.ErlangModule == "") {
 			bad("app", errors.New("the erlang app needs --erlang-app-node NODE and --erlang-app-call MODULE:FUNCTION"))
 		}
-	case hasModule || hasFile:
-		pool, bridge, err := external(opts, module, file, conc, w.Harakiri)
+	case hasModule || hasFile || hasRack:
+		pool, bridge, err := externalPool(opts, module, file, rack, conc, w.Harakiri)
 		if err != nil {
 			bad("module", err)
 		} else {
@@ -218,7 +230,7 @@ func Parse(env Env, opts []config.Option) (supervisors.WorkerSupOptions, error) 
 			}
 		}
 	default:
-		errs = append(errs, fmt.Errorf("%w: no app: give --app NAME, --module MOD or --wsgi-file FILE", ErrOptions))
+		errs = append(errs, fmt.Errorf("%w: no app: give --app NAME, --module MOD, --wsgi-file FILE or --rack FILE", ErrOptions))
 	}
 	if len(w.Sockets)+len(w.HTTPSockets) == 0 {
 		errs = append(errs, fmt.Errorf("%w: no --socket, --http-socket or --http", ErrOptions))
@@ -350,40 +362,53 @@ func subscribers(opts []config.Option, sockets []string, cores int) ([]subscript
 	return out, errors.Join(errs...)
 }
 
-// external prepares the extworker pool running the Python adapter.
-func external(opts []config.Option, module, file string, count int, harakiri time.Duration) (*extworker.Options, string, error) {
+// externalPool prepares the extworker pool running the Python adapter (module
+// or file) or the Rack adapter (rack).
+func externalPool(opts []config.Option, module, file, rack string, count int, harakiri time.Duration) (*extworker.Options, string, error) {
 	if count > extworker.MaxCount {
 		return nil, "", fmt.Errorf("processes × threads = %d > %d external workers", count, extworker.MaxCount)
 	}
-	script, err := writeAdapter()
-	if err != nil {
-		return nil, "", err
-	}
-	python, _ := config.Get(opts, "worker-python")
-	if python == "" {
-		python = "python3"
-		if _, err := os.Stat("/usr/bin/python3"); err == nil {
-			python = "/usr/bin/python3" // Debian's modules load only there
+	var args, paths []string
+	if rack != "" {
+		script, err := writeAdapter("imperial_rack", ".rb", rackAdapter)
+		if err != nil {
+			return nil, "", err
 		}
-	}
-	args := []string{"exec", shellQuote(python), "-u", shellQuote(script)}
-	if module != "" {
-		args = append(args, "--module", shellQuote(module))
+		ruby, _ := config.Get(opts, "worker-ruby")
+		if ruby == "" {
+			ruby = "ruby"
+		}
+		args = []string{"exec", shellQuote(ruby), shellQuote(script), "--rack", shellQuote(rack)}
 	} else {
-		args = append(args, "--wsgi-file", shellQuote(file))
-	}
-	if c, ok := config.Get(opts, "callable"); ok {
-		args = append(args, "--callable", shellQuote(c))
+		script, err := writeAdapter("imperial_wsgi", ".py", adapter)
+		if err != nil {
+			return nil, "", err
+		}
+		python, _ := config.Get(opts, "worker-python")
+		if python == "" {
+			python = "python3"
+			if _, err := os.Stat("/usr/bin/python3"); err == nil {
+				python = "/usr/bin/python3" // Debian's modules load only there
+			}
+		}
+		args = []string{"exec", shellQuote(python), "-u", shellQuote(script)}
+		if module != "" {
+			args = append(args, "--module", shellQuote(module))
+		} else {
+			args = append(args, "--wsgi-file", shellQuote(file))
+		}
+		if c, ok := config.Get(opts, "callable"); ok {
+			args = append(args, "--callable", shellQuote(c))
+		}
+		paths = append(config.All(opts, "pythonpath"), config.All(opts, "python-path")...)
+		if file != "" {
+			if abs, err := filepath.Abs(file); err == nil {
+				paths = append(paths, filepath.Dir(abs))
+			}
+		}
 	}
 	dir, _ := config.Get(opts, "chdir")
 	var env []string
-	paths := append(config.All(opts, "pythonpath"), config.All(opts, "python-path")...)
-	if file != "" {
-		abs, err := filepath.Abs(file)
-		if err == nil {
-			paths = append(paths, filepath.Dir(abs))
-		}
-	}
 	if len(paths) > 0 {
 		if old := os.Getenv("PYTHONPATH"); old != "" {
 			paths = append(paths, old)
@@ -395,19 +420,19 @@ func external(opts []config.Option, module, file string, count int, harakiri tim
 	return &extworker.Options{Command: strings.Join(args, " "), Dir: dir, Env: env, Count: count, Timeout: harakiri}, bridge, nil
 }
 
-// writeAdapter writes the embedded adapter once per content to the temp
+// writeAdapter writes an embedded adapter once per content to the temp
 // directory and returns its path.
-func writeAdapter() (string, error) {
+func writeAdapter(name, ext string, adapter []byte) (string, error) {
 	sum := sha256.Sum256(adapter)
 	dir := filepath.Join(os.TempDir(), "imperial-"+strconv.Itoa(os.Getuid()))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "imperial_wsgi_"+hex.EncodeToString(sum[:6])+".py")
+	path := filepath.Join(dir, name+"_"+hex.EncodeToString(sum[:6])+ext)
 	if b, err := os.ReadFile(path); err == nil && string(b) == string(adapter) {
 		return path, nil
 	}
-	tmp, err := os.CreateTemp(dir, "adapter-*.py")
+	tmp, err := os.CreateTemp(dir, "adapter-*"+ext)
 	if err != nil {
 		return "", err
 	}

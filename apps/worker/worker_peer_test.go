@@ -239,3 +239,27 @@ def application(env, start_response):
 		t.Fatalf("after harakiri: %q", out)
 	}
 }
+
+// TestPeerRack: a Rack app (Debian's ruby-rack) through the Ruby adapter.
+func TestPeerRack(t *testing.T) {
+	peers.Require(t, "ruby")
+	dir := t.TempDir()
+	ru := filepath.Join(dir, "config.ru")
+	os.WriteFile(ru, []byte(`run lambda { |env|
+  body = "rack #{env['REQUEST_METHOD']} #{env['PATH_INFO']} #{env['QUERY_STRING']} #{env['rack.input'].read}"
+  [201, {'Content-Type' => 'text/plain', 'X-Rack' => 'yes'}, [body]]
+}
+`), 0o644)
+	addr := peers.FreeAddr(t)
+	startImperial(t, nil, "", "--http-socket", addr, "--rack", ru, "-p", "2")
+	peers.WaitFor(t, 10*time.Second, func() error { return peers.Accepts(addr) })
+	resp, err := http.Post("http://"+addr+"/x/y?q=1", "text/plain", strings.NewReader("data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.Header.Get("X-Rack") != "yes" || string(b) != "rack POST /x/y q=1 data" {
+		t.Fatalf("rack: %d %v %q", resp.StatusCode, resp.Header, b)
+	}
+}

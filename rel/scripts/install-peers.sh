@@ -6,7 +6,7 @@ bash "$(dirname "$0")/build-ferretdb.sh"  # the FerretDB test peer (Go, no packa
 
 packages=(
   erlang-nox erlang-dev erlang-src        # erl, escript, epmd, erlc, OTP sources
-  ruby ruby-bert                          # Ernie handlers and BERT clients
+  ruby ruby-bert ruby-rack                # Ernie handlers and BERT clients; the Rack adapter
   uwsgi-core uwsgi-plugin-python3 python3-werkzeug
   nginx-light mongrel2-core
   python3-zmq python3-pika python3-pymongo
