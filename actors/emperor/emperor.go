@@ -7,8 +7,8 @@ package emperor
 //          ended: exits are trapped), messageRespawn (its own throttle timer),
 //          messageStats (from the stats connection meta).
 // Replies  RequestVassals → ResponseVassals, RequestReload/RequestStop →
-//          ResponseAction, RequestStopAll → ResponseStopAll (later, once every
-//          vassal is gone).
+//          ResponseAction, RequestReloadAll → ResponseReloadAll, RequestStopAll
+//          → ResponseStopAll (later, once every vassal is gone).
 // Sends    vassal.MessageStart, vassal.MessageReload, vassal.MessageStop to its
 //          vassals; statsJSON to stats connection metas.
 // Spawns   one vassal actor per vassal (LinkChild), one stats listener meta
@@ -232,6 +232,15 @@ func (e *emperor) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error
 		return ResponseAction{Err: e.reloadRequest(r.Name)}, nil
 	case RequestStop:
 		return ResponseAction{Err: e.stopRequest(r.Name)}, nil
+	case RequestReloadAll:
+		n := 0
+		for _, cur := range e.vassals {
+			if !cur.removing && (cur.state == stateRunning || cur.state == stateStarting || cur.state == stateOnDemand) {
+				e.reload(cur)
+				n++
+			}
+		}
+		return ResponseReloadAll{Reloaded: n}, nil
 	case RequestStopAll:
 		e.stopAll(from, ref)
 		if len(e.vassals) == 0 {

@@ -397,3 +397,21 @@ func statsOf(t *testing.T, ta *unit.TestActor) string {
 	t.Fatal("no stats sent")
 	return ""
 }
+
+func TestReloadAll(t *testing.T) {
+	ta, _ := spawnEmperor(t, emperor.Options{})
+	ta.SendMessage(gen.PID{}, emperor.MessageSnapshot{Source: src, Vassals: []emperor.VassalConfig{fileVassal("a.ini", 1), fileVassal("b.ini", 1)}})
+	pids := spawned(t, ta)
+	ta.SendMessage(pids["a.ini"], vassal.MessageEvent{Name: "a.ini", Event: vassal.EventReady})
+	ta.Call(gen.PID{}, emperor.RequestStop{Name: "b.ini"})
+	ta.SendMessage(pids["b.ini"], vassal.MessageEvent{Name: "b.ini", Event: vassal.EventExited, Requested: true})
+	ta.ClearEvents()
+	r := ta.Call(gen.PID{}, emperor.RequestReloadAll{})
+	if resp, ok := r.Response.(emperor.ResponseReloadAll); !ok || resp.Reloaded != 1 {
+		t.Fatalf("ReloadAll: %#v", r.Response)
+	}
+	ta.ShouldSend().To(pids["a.ini"]).Message(vassal.MessageReload{}).Once().Assert()
+	if n := len(sent(ta, pids["b.ini"])); n != 0 {
+		t.Errorf("a stopped vassal got %d messages", n)
+	}
+}

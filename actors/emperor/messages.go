@@ -64,6 +64,13 @@ type RequestStop struct{ Name string }
 // ErrUnknownVassal when no vassal has that name.
 type ResponseAction struct{ Err error }
 
+// RequestReloadAll reloads every running vassal (uWSGI's SIGHUP); the answer
+// is ResponseReloadAll.
+type RequestReloadAll struct{}
+
+// ResponseReloadAll answers RequestReloadAll with how many vassals were told.
+type ResponseReloadAll struct{ Reloaded int }
+
 // RequestStopAll stops every vassal (uWSGI's Ragnarok): the answer,
 // ResponseStopAll, comes once every vassal process is gone (each one killed
 // after the stop timeout at the latest). Snapshots are ignored from then on.
