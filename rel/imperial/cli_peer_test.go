@@ -104,3 +104,34 @@ func TestCLIBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestCLILogZeroMQ: --logger zeromq:tcp://… sends imperial's log lines to a real
+// pyzmq PULL socket, one message per line, as uWSGI's logzmq does.
+func TestCLILogZeroMQ(t *testing.T) {
+	py := peers.Require(t, "/usr/bin/python3")
+	port := peers.FreePort(t)
+	pull := peers.Start(t, nil, py, "-c", fmt.Sprintf(`
+import zmq
+s = zmq.Context().socket(zmq.PULL)
+s.bind("tcp://127.0.0.1:%d")
+print("BOUND", flush=True)
+s.RCVTIMEO = 20000
+while True:
+    print("GOT", s.recv().decode().strip(), flush=True)
+`, port))
+	peers.WaitFor(t, 10*time.Second, func() error {
+		if !strings.Contains(pull.Output(), "BOUND") {
+			return fmt.Errorf("pyzmq not bound: %q", pull.Output())
+		}
+		return nil
+	})
+	alive := peers.UniqueName("zlog")
+	imp := peers.Start(t, []string{"HOME=" + t.TempDir()}, binary, "--erlang", alive+"@127.0.0.1",
+		"--logger", fmt.Sprintf("zeromq:tcp://127.0.0.1:%d", port))
+	peers.WaitFor(t, 20*time.Second, func() error {
+		if !strings.Contains(pull.Output(), "GOT") || !strings.Contains(pull.Output(), alive) {
+			return fmt.Errorf("no log line at the collector: %q (imperial: %q)", pull.Output(), imp.Output())
+		}
+		return nil
+	})
+}

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"ergo.services/ergo/gen"
@@ -20,8 +20,8 @@ type slogLogger struct {
 
 var _ gen.LoggerBehavior = (*slogLogger)(nil)
 
-func newLogger(level slog.Level) *slogLogger {
-	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+func newLogger(out io.Writer, level slog.Level) *slogLogger {
+	h := slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})
 	return &slogLogger{log: slog.New(h), min: level}
 }
 

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"imperial/apps"
 	"imperial/apps/config"
+	mongrel2app "imperial/apps/mongrel2"
 	"imperial/node"
 	"imperial/node/rpc"
 )
@@ -71,12 +73,26 @@ func runServices(args []string) int {
 	} else if full, _, err := node.ResolveName(name, false); err == nil {
 		env.NodeName = gen.Atom(full)
 	}
+	// --logger zeromq:tcp://… / --log-zeromq: log lines also go to ZeroMQ, as uWSGI's logzmq
+	zmqLog, zmqApp, err := mongrel2app.Logging(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imperial:", err)
+		return 2
+	}
+	var logOut io.Writer = os.Stderr
+	if zmqLog != nil {
+		logOut = io.MultiWriter(os.Stderr, zmqLog)
+	}
 	o.Base.Log.Level = ergoLevel
 	o.Base.Log.DefaultLogger.Disable = true
-	o.Base.Log.Loggers = []gen.Logger{{Name: "slog", Logger: newLogger(slogLevel)}}
+	o.Base.Log.Loggers = []gen.Logger{{Name: "slog", Logger: newLogger(logOut, slogLevel)}}
 	if o.Applications, err = apps.Build(env, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "imperial:", err)
 		return 2
+	}
+	if zmqApp != nil {
+		// first, so that the start-up lines reach the collector too
+		o.Applications = append([]gen.ApplicationBehavior{zmqApp}, o.Applications...)
 	}
 	n, err := node.Start(o)
 	if err != nil {
@@ -125,6 +141,9 @@ func unknownKeys(opts []config.Option) error {
 		known[k] = true
 	}
 	for _, k := range apps.Keys() {
+		known[k] = true
+	}
+	for _, k := range mongrel2app.LogKeys() {
 		known[k] = true
 	}
 	var bad []string
