@@ -320,17 +320,6 @@ func ernieServe(f ernieFlags, specs []config.ModuleSpec, natives ernie.Natives, 
 			}
 			return v, err
 		}
-		o.PeerConn = func(peer gen.Atom) any {
-			nd, _ := started.Load().(gen.Node)
-			if nd == nil {
-				return nil
-			}
-			rn, err := nd.Network().Node(peer)
-			if err != nil {
-				return nil
-			}
-			return rn
-		}
 		app, err := ernieact.CreateApp(o)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
