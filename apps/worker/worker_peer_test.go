@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"ergo.services/ergo"
 	"ergo.services/ergo/gen"
 
 	"imperial/actors/wire/uwsgi"
@@ -41,7 +43,49 @@ func startImperial(t *testing.T, reg *rpc.Registry, name string, args ...string)
 	if o.Applications, err = apps.Build(env, opts); err != nil {
 		t.Fatalf("build %v: %v", args, err)
 	}
-	return nodetest.Start(t, o)
+	// The applications' members are spawned directly, not as ergo
+	// applications, and without distribution the node is a bare ergo node
+	// (no kernel application): ergo's graceful application stop races with
+	// the application's termination (node/application.go a.reason, reported
+	// by -race, and a nil Network() panic under norecover) at node Stop. The
+	// binary runs everything as applications (demo_peer_test.go).
+	built := o.Applications
+	o.Applications = nil
+	var n gen.Node
+	if name != "" {
+		n = nodetest.Start(t, o)
+	} else {
+		n = bareNode(t)
+	}
+	for _, a := range built {
+		spec, err := a.Load(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range spec.Group {
+			if _, err := n.SpawnRegister(m.Name, m.Factory, m.Options, m.Args...); err != nil {
+				t.Fatalf("%s: %v", m.Name, err)
+			}
+		}
+	}
+	return n
+}
+
+var bareSeq atomic.Int64
+
+// bareNode is an ergo node without distribution and without applications.
+func bareNode(t *testing.T) gen.Node {
+	t.Helper()
+	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("bare%d_%d@localhost", os.Getpid(), bareSeq.Add(1))), gen.NodeOptions{
+		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
+		Env:     map[gen.Env]any{"disable_metrics": true},
+		Log:     gen.LogOptions{Level: gen.LogLevelWarning},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	return n
 }
 
 func httpGet(t *testing.T, url string) (int, string) {
