@@ -141,8 +141,6 @@ type messageExit struct {
 // StopTimeout.
 type messageStop struct{}
 
-// messageKill asks a worker meta to kill its process group now.
-type messageKill struct{}
 
 // messageTimeout: job seq may have run longer than Options.Timeout.
 type messageTimeout struct {

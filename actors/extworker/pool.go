@@ -10,7 +10,8 @@ package extworker
 //          messageRespawn (SendAfter).
 // Replies  MessageReply with an error when a request cannot run (queue full,
 //          worker exited, timeout, unavailable).
-// Sends    messageJob, messageStop, messageKill to its worker metas.
+// Sends    messageJob, messageStop to its worker metas; on a timeout it
+//          kills the worker's process group directly (workerMeta.kill).
 // Spawns   Count worker meta processes (worker_meta.go), more during a
 //          reload, a replacement for each one that exits.
 // Owns     the worker table, the idle FIFO and the two request queues; no
@@ -131,6 +132,7 @@ type pool struct {
 // worker is the pool's view of one worker meta process.
 type worker struct {
 	alias      gen.Alias
+	meta       *workerMeta // only for kill, which is safe from any goroutine
 	pid        int
 	generation int
 	started    time.Time
@@ -181,7 +183,7 @@ func (p *pool) spawnWorker() error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
-	p.workers[alias] = &worker{alias: alias, generation: p.generation, started: time.Now()}
+	p.workers[alias] = &worker{alias: alias, meta: w, generation: p.generation, started: time.Now()}
 	p.idle.push(alias)
 	return nil
 }
@@ -215,7 +217,9 @@ func (p *pool) HandleMessage(from gen.PID, message any) error {
 	case messageTimeout:
 		if w := p.workers[m.alias]; w != nil && w.busy != nil && w.busy.seq == m.seq {
 			w.busy.timedOut = true
-			p.SendAlias(w.alias, messageKill{})
+			// Not through the meta's mailbox: its HandleMessage may be
+			// blocked writing the request to a worker that does not read.
+			w.meta.kill()
 		}
 	case messageRespawn:
 		p.respawnArmed = false

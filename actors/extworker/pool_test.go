@@ -35,6 +35,9 @@ func testWorker() int {
 	if os.Getenv("EXTWORKER_TEST_FAIL") != "" {
 		return 1
 	}
+	if os.Getenv("EXTWORKER_TEST_DEAF") != "" {
+		time.Sleep(time.Hour) // never reads a request
+	}
 	in, out := os.NewFile(3, "requests"), os.NewFile(4, "replies")
 	for {
 		req, err := berp.ReadPacket(in, 0)
@@ -465,4 +468,16 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Fatalf("pid %d survived the reloads (before %v, after %v)", p, before.Pids, after.Pids)
 		}
 	}
+}
+
+// TestTimeoutWhileWriting: a worker that never reads, sent a request larger
+// than the pipe buffer (the write blocks), still times out and is replaced.
+func TestTimeoutWhileWriting(t *testing.T) {
+	f := start(t, extworker.Options{Count: 1, Timeout: 500 * time.Millisecond, Env: []string{"EXTWORKER_TEST_DEAF=1"}})
+	f.send("echo "+strings.Repeat("x", 1<<20), extworker.High)
+	r := f.reply(5 * time.Second)
+	if !errors.Is(r.Err, extworker.ErrTimeout) {
+		t.Fatalf("reply %+v, want ErrTimeout", r)
+	}
+	f.waitStats("replaced", func(s extworker.ResponseStats) bool { return s.Idle == 1 && livePids(s) && s.Served == 0 })
 }

@@ -3,7 +3,8 @@ package extworker
 // One worker: a meta process owning one OS process and its two pipes.
 //
 // Accepts  messageJob (write the request to fd 3), messageStop (close fd 3,
-//          SIGKILL after StopTimeout), messageKill (SIGKILL now).
+//          SIGKILL after StopTimeout). The pool kills a timed-out worker
+//          with kill, not a message: HandleMessage may be stuck writing.
 // Sends    MessageReply to the job's ReplyTo and messageIdle to the pool
 //          after each reply; messageStarted once the process runs;
 //          messageExit to the pool from Terminate.
@@ -149,8 +150,6 @@ func (w *workerMeta) HandleMessage(from gen.PID, message any) error {
 		w.closeRequests()
 		t := time.AfterFunc(w.opts.StopTimeout, w.kill)
 		w.stopT.Store(t)
-	case messageKill:
-		w.kill()
 	}
 	return nil
 }
@@ -175,7 +174,8 @@ func (w *workerMeta) closeRequests() {
 	w.closeReq.Do(func() { w.reqW.Close() })
 }
 
-// kill sends SIGKILL to the worker's process group, once, if it runs.
+// kill sends SIGKILL to the worker's process group, once, if it runs. It is
+// safe from any goroutine (the pool calls it on a timeout).
 func (w *workerMeta) kill() {
 	pid := int(w.pid.Load())
 	if pid == 0 {
