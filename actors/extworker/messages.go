@@ -141,7 +141,6 @@ type messageExit struct {
 // StopTimeout.
 type messageStop struct{}
 
-
 // messageTimeout: job seq may have run longer than Options.Timeout.
 type messageTimeout struct {
 	alias gen.Alias
