@@ -135,3 +135,39 @@ while True:
 		return nil
 	})
 }
+
+// TestCLIEmperorPushedConfig: a vassal whose config comes from a source, not a
+// file (here ZeroMQ, with the seed's pyzmq code), runs as an imperial vassal that
+// reads `--ini emperor://NAME` from the config socket; SIGINT stops the vassal
+// gracefully before the emperor exits.
+func TestCLIEmperorPushedConfig(t *testing.T) {
+	py := peers.Require(t, "/usr/bin/python3")
+	zport, hport := peers.FreePort(t), peers.FreePort(t)
+	emp := peers.Start(t, []string{"HOME=" + t.TempDir()}, binary, "--emperor", fmt.Sprintf("zmq://tcp://127.0.0.1:%d", zport))
+	peers.WaitFor(t, 10*time.Second, func() error { return peers.Accepts(fmt.Sprintf("127.0.0.1:%d", zport)) })
+	push := exec.Command(py, "-c", fmt.Sprintf(`
+import zmq
+s = zmq.Context().socket(zmq.PUSH)
+s.connect("tcp://127.0.0.1:%d")
+s.send_multipart([b"touch", b"pushed.ini", b"[uwsgi]\nhttp = 127.0.0.1:%d\napp = testapp\n"])
+s.close(linger=5000)
+`, zport, hport))
+	if out, err := push.CombinedOutput(); err != nil {
+		t.Fatalf("pyzmq push: %v\n%s", err, out)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", hport)
+	peers.WaitFor(t, 20*time.Second, func() error {
+		if err := peers.Accepts(addr); err != nil {
+			return fmt.Errorf("vassal not serving: %v\nemperor: %s", err, emp.Output())
+		}
+		return nil
+	})
+	emp.Signal(syscall.SIGINT)
+	out := emp.WaitExit(t, 40*time.Second)
+	if !strings.Contains(out, "RAGNAROK") || !strings.Contains(out, "removed uwsgi instance pushed.ini") {
+		t.Fatalf("no graceful stop of the vassal:\n%s", out)
+	}
+	if peers.Accepts(addr) == nil {
+		t.Fatal("vassal still serving after the emperor stopped")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"imperial/apps"
 	"imperial/apps/config"
+	emperorapp "imperial/apps/emperor"
 	mongrel2app "imperial/apps/mongrel2"
 	"imperial/node"
 	"imperial/node/rpc"
@@ -99,7 +101,7 @@ func runServices(args []string) int {
 		fmt.Fprintln(os.Stderr, "imperial:", err)
 		return 1
 	}
-	n.Wait()
+	handleSignals(n, emperorapp.Wants(opts), slog.New(slog.NewTextHandler(logOut, nil)))
 	return 0
 }
 
@@ -123,7 +125,13 @@ func options(args []string) ([]config.Option, error) {
 			// a bare argument is a config file, loaded by its extension (as uWSGI does)
 			opts = append(opts, config.Option{Key: "config", Value: f, File: config.CommandLine, Line: len(args) - len(rest) + i + 1})
 		}
-		opts, err = l.Expand(opts)
+		var pushed []config.Option
+		if opts, pushed, err = takeEmperorConfigs(l, opts); err != nil {
+			return nil, err
+		}
+		if opts, err = l.Expand(opts); err == nil {
+			opts = append(pushed, opts...)
+		}
 	}
 	if err != nil {
 		return nil, err
