@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -78,12 +80,15 @@ func benchErnie(cfg config) error {
 		}
 	}
 
-	type target struct{ label, addr, mod string }
+	type target struct {
+		label, addr, mod string
+		pid              int // root of the server's process tree (CPU accounting)
+	}
 	targets := []target{
-		{"BEAM server, Erlang add/2", beamAddr, "nat"},
-		{"imperial, Go native", impAddr, "demo"},
-		{"imperial, Erlang native", impAddr, "nat"},
-		{"imperial, Ruby ×2 workers", impAddr, "ext"},
+		{"BEAM server, Erlang add/2", beamAddr, "nat", beam.Process.Pid},
+		{"imperial, Go native", impAddr, "demo", imp.Process.Pid},
+		{"imperial, Erlang native", impAddr, "nat", imp.Process.Pid},
+		{"imperial, Ruby ×2 workers", impAddr, "ext", imp.Process.Pid},
 	}
 	type key struct {
 		target     string
@@ -103,10 +108,12 @@ func benchErnie(cfg config) error {
 		for _, persistent := range []bool{false, true} {
 			for _, clients := range []int{1, 16} {
 				for _, t := range targets {
+					cpu0 := ernieTreeCPU(t.pid)
 					r, err := ernieLoad(t.addr, t.mod, clients, persistent, cfg.duration)
 					if err != nil {
 						return fmt.Errorf("%s: %w", t.label, err)
 					}
+					r.cpuPerCall = (ernieTreeCPU(t.pid) - cpu0) / time.Duration(max(r.calls, 1))
 					k := key{t.label, persistent, clients}
 					samples[k] = append(samples[k], r)
 				}
@@ -122,11 +129,16 @@ func benchErnie(cfg config) error {
 			p99s[i] = r.p99
 		}
 		slices.Sort(p99s)
-		res[k] = ernieResult{rate: m.rate, p99: p99s[len(p99s)/2]}
+		cpus := make([]time.Duration, len(v))
+		for i, r := range v {
+			cpus[i] = r.cpuPerCall
+		}
+		slices.Sort(cpus)
+		res[k] = ernieResult{rate: m.rate, p99: p99s[len(p99s)/2], cpuPerCall: cpus[len(cpus)/2]}
 	}
 
 	fmt.Printf("   add/2 over BERT-RPC, median of %d interleaved rounds of %s per cell, client on the same machine\n", rounds, cfg.duration)
-	fmt.Printf("   %-28s %-11s %3s %10s %9s %9s\n", "server", "connection", "C", "calls/s", "p99 ms", "vs BEAM")
+	fmt.Printf("   %-28s %-11s %3s %10s %9s %9s %12s\n", "server", "connection", "C", "calls/s", "p99 ms", "vs BEAM", "CPU µs/call")
 	for _, persistent := range []bool{false, true} {
 		mode := "per call"
 		if persistent {
@@ -140,7 +152,8 @@ func benchErnie(cfg config) error {
 				if t.label != targets[0].label && anchor.rate > 0 {
 					ratio = fmt.Sprintf("%.2f", r.rate/anchor.rate)
 				}
-				fmt.Printf("   %-28s %-11s %3d %10.0f %9.3f %9s\n", t.label, mode, clients, r.rate, ernieMS(r.p99), ratio)
+				fmt.Printf("   %-28s %-11s %3d %10.0f %9.3f %9s %12.1f\n", t.label, mode, clients, r.rate, ernieMS(r.p99), ratio,
+					float64(r.cpuPerCall)/float64(time.Microsecond))
 			}
 		}
 	}
@@ -167,8 +180,10 @@ func ernieCmpRate(a, b float64) int {
 }
 
 type ernieResult struct {
-	rate float64
-	p99  time.Duration
+	rate       float64
+	p99        time.Duration
+	calls      int
+	cpuPerCall time.Duration // CPU of the server's process tree (BEAM peer and workers included)
 }
 
 func ernieMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -238,7 +253,7 @@ func ernieLoad(addr, mod string, clients int, persistent bool, d time.Duration) 
 		return ernieResult{}, errors.New("no call completed")
 	}
 	slices.Sort(all)
-	return ernieResult{rate: float64(len(all)) / elapsed.Seconds(), p99: all[len(all)*99/100]}, nil
+	return ernieResult{rate: float64(len(all)) / elapsed.Seconds(), p99: all[len(all)*99/100], calls: len(all)}, nil
 }
 
 // ernieReadReply reads one packet and checks it is {reply, 3}.
@@ -261,6 +276,50 @@ func ernieReadReply(r io.Reader, buf []byte) error {
 		return fmt.Errorf("unexpected reply %v", t)
 	}
 	return nil
+}
+
+// ernieTreeCPU is the user+system CPU time of pid and its descendants
+// (from /proc; clock ticks of 1/100 s).
+func ernieTreeCPU(pid int) time.Duration {
+	type proc struct{ ppid, ticks int }
+	procs := map[int]proc{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command may hold spaces: fields start after the last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		ut, _ := strconv.Atoi(f[11])
+		st, _ := strconv.Atoi(f[12])
+		procs[p] = proc{ppid, ut + st}
+	}
+	var total int
+	for p, pr := range procs {
+		for q := p; q > 1; q = procs[q].ppid {
+			if q == pid {
+				total += pr.ticks
+				break
+			}
+			if _, ok := procs[q]; !ok {
+				break
+			}
+		}
+	}
+	return time.Duration(total) * 10 * time.Millisecond
 }
 
 func ernieWaitCall(addr, mod string) error {
