@@ -157,15 +157,19 @@ func benchErnie(cfg config) error {
 			}
 		}
 	}
-	// Ernie's own figures (spec §9, 16 clients, new connection per call):
-	// compare with the upper end of each range.
-	nat := res[key{"imperial, Erlang native", false, 16}].rate
-	rb := res[key{"imperial, Ruby ×2 workers", false, 16}].rate
-	gonat := res[key{"imperial, Go native", false, 16}].rate
-	fmt.Printf("   vs Ernie (6.6 k Erlang add/2, 4.9 k Ruby ×2; 16 clients, per-call connections):\n")
-	fmt.Printf("   %-28s %10.0f  ×%.2f\n", "imperial, Erlang native", nat, nat/6600)
-	fmt.Printf("   %-28s %10.0f  ×%.2f\n", "imperial, Go native", gonat, gonat/6600)
-	fmt.Printf("   %-28s %10.0f  ×%.2f\n", "imperial, Ruby ×2 workers", rb, rb/4900)
+	// Ernie's own figures (spec §9, 16 clients, new connection per call)
+	// were taken on another day; the BEAM server above does strictly less
+	// per call than Ernie and shows what the machine gives today.
+	anchor := res[key{targets[0].label, false, 16}].rate
+	fmt.Printf("   vs Ernie, 16 clients, per-call connections (spec §9: 5.0–6.6 k Erlang add/2, 4.1–4.9 k Ruby ×2;\n")
+	fmt.Printf("   the BEAM server did %.0f today):\n", anchor)
+	for _, c := range []struct {
+		label string
+		ernie float64
+	}{{"imperial, Go native", 6600}, {"imperial, Erlang native", 6600}, {"imperial, Ruby ×2 workers", 4900}} {
+		r := res[key{c.label, false, 16}].rate
+		fmt.Printf("   %-28s %10.0f  ×%.2f of Ernie's best\n", c.label, r, r/c.ernie)
+	}
 	return nil
 }
 
