@@ -41,6 +41,45 @@ type loadResult struct {
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	firstErr error
+	lat      []time.Duration // sorted
+}
+
+// merge adds the slices of one system's interleaved run together.
+func merge(rs []loadResult) loadResult {
+	var m loadResult
+	for _, r := range rs {
+		m.requests += r.requests
+		m.errors += r.errors
+		m.elapsed += r.elapsed
+		m.lat = append(m.lat, r.lat...)
+		if m.firstErr == nil {
+			m.firstErr = r.firstErr
+		}
+	}
+	slices.Sort(m.lat)
+	if len(m.lat) > 0 {
+		m.p50 = m.lat[len(m.lat)/2]
+		m.p99 = m.lat[len(m.lat)*99/100]
+	}
+	return m
+}
+
+// interleaved runs the same load against each address in turn, in slices of
+// one second until each got total, so that whatever else runs on the machine
+// weighs on all of them alike; it returns one merged result per address.
+func interleaved(addrs []string, pkt []byte, clients int, total time.Duration) []loadResult {
+	const slice = time.Second
+	runs := make([][]loadResult, len(addrs))
+	for done := time.Duration(0); done < total; done += slice {
+		for i, a := range addrs {
+			runs[i] = append(runs[i], uwsgiLoad(a, pkt, clients, min(slice, total-done)))
+		}
+	}
+	out := make([]loadResult, len(addrs))
+	for i := range runs {
+		out[i] = merge(runs[i])
+	}
+	return out
 }
 
 func (r loadResult) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -96,7 +135,7 @@ func uwsgiLoad(addr string, pkt []byte, clients int, d time.Duration) loadResult
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	r := loadResult{requests: len(lat), errors: int(errs.Load()), elapsed: elapsed}
+	r := loadResult{requests: len(lat), errors: int(errs.Load()), elapsed: elapsed, lat: lat}
 	if len(lat) > 0 {
 		r.p50 = lat[len(lat)/2]
 		r.p99 = lat[len(lat)*99/100]

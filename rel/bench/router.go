@@ -8,7 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -33,7 +34,7 @@ func benchRouter(cfg config) error {
 `), 0o644); err != nil {
 		return err
 	}
-	ports, err := freePorts(12)
+	ports, err := freePorts(13)
 	if err != nil {
 		return err
 	}
@@ -44,6 +45,7 @@ func benchRouter(cfg config) error {
 		back1, back2      = addr(6), addr(7)
 		uWorker, iWorker  = addr(8), addr(9)
 		iPyWorker         = addr(10)
+		i1FR, i1Stats     = addr(11), addr(12)
 	)
 	const key = "bench.local"
 	var cmds []*exec.Cmd
@@ -60,33 +62,43 @@ func benchRouter(cfg config) error {
 		"--fastrouter-subscription-server", uSub, "--fastrouter-stats", uStats, "--listen", "1024", "--logto", filepath.Join(dir, "ufr.log"))
 	run(cfg.binary, "--fastrouter", iFR, "--fastrouter-subscription-server", iSub, "--fastrouter-stats", iStats,
 		"--log-level", "warning")
+	// The same router on one P, as uWSGI's router is one process with one
+	// thread: it shares the subscription server's table through a second
+	// subscription (the backends announce to both ports of this router).
+	i1 := exec.Command(cfg.binary, "--fastrouter", i1FR, "--fastrouter-subscription-server", i1Sub(iSub),
+		"--fastrouter-stats", i1Stats, "--log-level", "warning")
+	i1.Env = append(os.Environ(), "GOMAXPROCS=1")
+	i1.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := i1.Start(); err != nil {
+		return err
+	}
+	cmds = append(cmds, i1)
 	for i, b := range []string{back1, back2} {
 		run("uwsgi", "--plugins", "python3", "--master", "--processes", "1", "--socket", b, "--wsgi-file", app,
 			"--disable-logging", "--listen", "1024", "--subscribe-to", uSub+":"+key, "--subscribe-to", iSub+":"+key,
+			"--subscribe-to", i1Sub(iSub)+":"+key,
 			"--logto", filepath.Join(dir, fmt.Sprintf("back%d.log", i+1)))
 	}
-	for _, st := range []string{uStats, iStats} {
+	for _, st := range []string{uStats, iStats, i1Stats} {
 		if err := waitStatsNodes(st, key, 2); err != nil {
 			return err
 		}
 	}
 	pkt := uwsgiRequest(key)
-	for _, a := range []string{uFR, iFR} { // warm-up
+	for _, a := range []string{uFR, iFR, i1FR} { // warm-up
 		if r := uwsgiLoad(a, pkt, 16, time.Second); r.requests == 0 {
 			return fmt.Errorf("no answer through %s: %v", a, r.firstErr)
 		}
 	}
-	fmt.Printf("   FastRouter over 2 real uWSGI python3 backends, uwsgi load generator, %s per cell, median of 3 rounds\n", cfg.duration)
-	fmt.Printf("   %-8s %22s %22s %8s\n", "clients", "uWSGI fastrouter", "imperial fastrouter", "ratio")
+	fmt.Printf("   FastRouter over 2 real uWSGI python3 backends, uwsgi load generator, %s per cell in 1 s slices interleaved\n", 3*cfg.duration)
+	fmt.Printf("   %-8s %22s %22s %8s %22s %8s\n", "clients", "uWSGI fastrouter", "imperial fastrouter", "ratio",
+		"imperial GOMAXPROCS=1", "ratio")
 	for _, c := range []int{16, 64} {
-		var u, im []loadResult
-		for round := 0; round < 3; round++ {
-			u = append(u, uwsgiLoad(uFR, pkt, c, cfg.duration))
-			im = append(im, uwsgiLoad(iFR, pkt, c, cfg.duration))
-		}
-		mu, mi := medianLoad(u), medianLoad(im)
-		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %7.2f×%s\n", c, mu.rate(), ms(mu.p99), mi.rate(), ms(mi.p99),
-			mi.rate()/mu.rate(), errNote(append(u, im...)))
+		r := interleaved([]string{uFR, iFR, i1FR}, pkt, c, 3*cfg.duration)
+		mu, mi, m1 := r[0], r[1], r[2]
+		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %7.2f× %10.0f/s p99 %5.1fms %7.2f×%s\n", c,
+			mu.rate(), ms(mu.p99), mi.rate(), ms(mi.p99), mi.rate()/mu.rate(), m1.rate(), ms(m1.p99), m1.rate()/mu.rate(),
+			errNote(r))
 	}
 
 	// Workers: the same Python app in real uWSGI, a native app and the same
@@ -100,38 +112,24 @@ func benchRouter(cfg config) error {
 			return err
 		}
 	}
-	fmt.Printf("   workers (2 processes each), uwsgi load generator direct, %s per cell, median of 3 rounds\n", cfg.duration)
+	fmt.Printf("   workers (2 processes each), uwsgi load generator direct, %s per cell in 1 s slices interleaved\n", 3*cfg.duration)
 	fmt.Printf("   %-8s %22s %22s %22s\n", "clients", "uWSGI python3", "imperial native app", "imperial python3")
 	for _, c := range []int{16, 64} {
-		var u, n, p []loadResult
-		for round := 0; round < 3; round++ {
-			u = append(u, uwsgiLoad(uWorker, pkt, c, cfg.duration))
-			n = append(n, uwsgiLoad(iWorker, pkt, c, cfg.duration))
-			p = append(p, uwsgiLoad(iPyWorker, pkt, c, cfg.duration))
-		}
-		mu, mn, mp := medianLoad(u), medianLoad(n), medianLoad(p)
+		r := interleaved([]string{uWorker, iWorker, iPyWorker}, pkt, c, 3*cfg.duration)
+		mu, mn, mp := r[0], r[1], r[2]
 		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms%s\n", c,
-			mu.rate(), ms(mu.p99), mn.rate(), ms(mn.p99), mp.rate(), ms(mp.p99), errNote(append(append(u, n...), p...)))
+			mu.rate(), ms(mu.p99), mn.rate(), ms(mn.p99), mp.rate(), ms(mp.p99), errNote(r))
 	}
 	return nil
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// medianLoad is the run with the median rate.
-func medianLoad(rs []loadResult) loadResult {
-	s := slices.Clone(rs)
-	slices.SortFunc(s, func(a, b loadResult) int {
-		switch {
-		case a.rate() < b.rate():
-			return -1
-		case a.rate() > b.rate():
-			return 1
-		}
-		return 0
-	})
-	return s[len(s)/2]
+// i1Sub is the subscription port of the one-P router: the next port up
+// from iSub would not be known free, so it is a unix datagram socket.
+func i1Sub(iSub string) string {
+	return filepath.Join(os.TempDir(), "imperial-bench-i1-"+strings.ReplaceAll(iSub, ":", "_")+".sock")
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func errNote(rs []loadResult) string {
 	n := 0
