@@ -3,9 +3,7 @@ package tnetstring
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"unicode/utf8"
 )
 
@@ -274,80 +272,6 @@ func parseTnetHeaders(b []byte, lim Limits) (Headers, error) {
 			return nil, fmt.Errorf("%w: header %q has type %q, want ',' or ']'", ErrMalformed, key, tag)
 		}
 		hs = append(hs, h)
-	}
-	return hs, nil
-}
-
-// parseJSONHeaders reads a JSON object whose values are strings or arrays of
-// strings, keeping the keys in order (and repeats).
-func parseJSONHeaders(b []byte, lim Limits) (Headers, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	bad := func(err error) error {
-		return fmt.Errorf("%w: json headers: %v", ErrMalformed, err)
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, bad(err)
-	}
-	if tok != json.Delim('{') {
-		return nil, bad(fmt.Errorf("got %v, want an object", tok))
-	}
-	var hs Headers
-	for dec.More() {
-		if len(hs) >= lim.MaxItems {
-			return nil, fmt.Errorf("%w: more than %d headers", ErrTooLarge, lim.MaxItems)
-		}
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, bad(err)
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, bad(fmt.Errorf("key %v", tok))
-		}
-		h := Header{Key: key}
-		tok, err = dec.Token()
-		if err != nil {
-			return nil, bad(err)
-		}
-		switch v := tok.(type) {
-		case string:
-			h.Value = v
-		case json.Delim:
-			if v != '[' {
-				return nil, bad(fmt.Errorf("header %q: value %v", key, v))
-			}
-			h.Values = []string{}
-			for dec.More() {
-				if len(h.Values) >= lim.MaxItems {
-					return nil, fmt.Errorf("%w: header %q has more than %d values", ErrTooLarge, key, lim.MaxItems)
-				}
-				tok, err := dec.Token()
-				if err != nil {
-					return nil, bad(err)
-				}
-				s, ok := tok.(string)
-				if !ok {
-					return nil, bad(fmt.Errorf("header %q: list item %v", key, tok))
-				}
-				h.Values = append(h.Values, s)
-			}
-			if _, err := dec.Token(); err != nil { // ']'
-				return nil, bad(err)
-			}
-			if len(h.Values) > 0 {
-				h.Value = h.Values[0]
-			}
-		default:
-			return nil, bad(fmt.Errorf("header %q: value %v", key, tok))
-		}
-		hs = append(hs, h)
-	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return nil, bad(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, bad(errors.New("data after the object"))
 	}
 	return hs, nil
 }
