@@ -276,11 +276,15 @@ func TestFailover(t *testing.T) {
 			t.Fatalf("request %d: %q %v", i, out, err)
 		}
 	}
-	st := readStats(t, r.stats)
-	nodes := st.Subscriptions[0].Nodes
-	if len(nodes) != 1 || nodes[0].Name != a.addr() || nodes[0].Requests != 6 || nodes[0].Ref != 0 {
-		t.Fatalf("after failover: %+v", nodes)
-	}
+	// The session reports its end after the client got the answer.
+	waitFor(t, 5*time.Second, func() error {
+		st := readStats(t, r.stats)
+		nodes := st.Subscriptions[0].Nodes
+		if len(nodes) != 1 || nodes[0].Name != a.addr() || nodes[0].Requests != 6 || nodes[0].Ref != 0 {
+			return fmt.Errorf("after failover: %+v", nodes)
+		}
+		return nil
+	})
 	// Every node refusing: the request is closed without an answer.
 	a.l.Close()
 	if out, err := request(r.addr, 0, 0, vars, nil); err != nil || len(out) != 0 {

@@ -229,9 +229,11 @@ func (s *session) serve(client net.Conn) {
 			break
 		}
 	}
+	// The answer is complete: the client hears it before the node socket is
+	// closed and the session end reported (closing twice is harmless).
+	client.Close()
 	if bodyDone != nil {
 		node.Close()
-		client.Close()
 		<-bodyDone
 	}
 }
