@@ -51,7 +51,9 @@ func Services() []Service {
 	return []Service{
 		{
 			Name: "router", Keys: router.Keys(), Wants: router.Wants,
-			Create: func(env Env, opts []config.Option) (gen.ApplicationBehavior, error) { return router.Create(opts) },
+			Create: func(env Env, opts []config.Option) (gen.ApplicationBehavior, error) {
+				return router.Create(router.Env{Registry: env.Registry}, opts)
+			},
 		},
 		{
 			Name: "worker", Keys: worker.Keys(), Wants: worker.Wants,

@@ -10,8 +10,11 @@
 // subscription-cluster (default on) the table is shared with the routers of
 // every connected imperial node.
 //
-// Import rules: it imports apps/config, supervisors and the actor packages
-// above; apps imports it for its entry in apps.Services, apps/worker for
+// Erlang nodes read the table with rpc:call(Node, imperial_router,
+// subscriptions, []) (rpc.go).
+//
+// Import rules: it imports apps/config, supervisors, node/rpc, node/etf and
+// the actor packages above; apps imports it for its entry in apps.Services, apps/worker for
 // HTTPRouterMode.
 package router
 
@@ -27,6 +30,7 @@ import (
 	httpfront "imperial/actors/http"
 	"imperial/actors/subscription"
 	"imperial/apps/config"
+	"imperial/node/rpc"
 	"imperial/supervisors"
 )
 
@@ -74,13 +78,18 @@ func Wants(opts []config.Option) bool {
 	return h && HTTPRouterMode(opts)
 }
 
+// Env is what the service needs from the node besides its options.
+type Env struct {
+	Registry *rpc.Registry // where the imperial_router RPC module registers; nil: none
+}
+
 // Create builds the router application from the options.
-func Create(opts []config.Option) (gen.ApplicationBehavior, error) {
+func Create(env Env, opts []config.Option) (gen.ApplicationBehavior, error) {
 	s, err := Parse(opts)
 	if err != nil {
 		return nil, err
 	}
-	return New(s), nil
+	return &app{o: s, reg: env.Registry}, nil
 }
 
 // Parse reads the options into the supervisor's options.
@@ -178,7 +187,8 @@ func Parse(opts []config.Option) (supervisors.RouterSupOptions, error) {
 func New(o supervisors.RouterSupOptions) gen.ApplicationBehavior { return &app{o: o} }
 
 type app struct {
-	o supervisors.RouterSupOptions
+	o   supervisors.RouterSupOptions
+	reg *rpc.Registry
 }
 
 func (a *app) Load(node gen.Node, args ...any) (gen.ApplicationSpec, error) {
@@ -194,5 +204,14 @@ func (a *app) Load(node gen.Node, args ...any) (gen.ApplicationSpec, error) {
 	}, nil
 }
 
-func (a *app) Start(mode gen.ApplicationMode) {}
-func (a *app) Terminate(reason error)         {}
+func (a *app) Start(mode gen.ApplicationMode) {
+	if a.reg != nil {
+		a.reg.RegisterModule(ModuleName, Module{})
+	}
+}
+
+func (a *app) Terminate(reason error) {
+	if a.reg != nil {
+		a.reg.UnregisterModule(ModuleName)
+	}
+}

@@ -70,6 +70,7 @@ func startImperial(t *testing.T, dist bool, args ...string) gen.Node {
 				t.Fatalf("%s: %v", m.Name, err)
 			}
 		}
+		a.Start(gen.ApplicationModeTemporary) // registers the service's RPC module
 	}
 	return n
 }
@@ -276,5 +277,11 @@ func TestPeerCluster(t *testing.T) {
 		if err != nil || !bytes.HasSuffix(out, []byte("CLUSTER /c cluster.local")) {
 			t.Fatalf("via %s: %q %v", fr, out, err)
 		}
+	}
+	// An Erlang node sees the second router's table.
+	out := peers.RunErl(t, 20*time.Second, peers.ErlOptions{Name: peers.UniqueName("erl") + "@127.0.0.1",
+		Cookie: nodetest.Cookie, Eval: fmt.Sprintf(`io:format("SUBS ~p~n", [rpc:call('%s', imperial_router, subscriptions, [])])`, string(n2.Name()))})
+	if want := fmt.Sprintf(`[{<<"cluster.local">>,[{<<"%s">>,0,0,1,1,0,false}]}]`, real); !strings.Contains(strings.Join(strings.Fields(out), ""), want) {
+		t.Fatalf("erl sees %q, want %s", out, want)
 	}
 }

@@ -466,5 +466,23 @@ func (a *app) Load(node gen.Node, args ...any) (gen.ApplicationSpec, error) {
 	}, nil
 }
 
-func (a *app) Start(mode gen.ApplicationMode) {}
-func (a *app) Terminate(reason error)         {}
+// ModuleName is the Erlang module the worker answers to:
+// rpc:call(Node, imperial_worker, reload, []) → ok, uWSGI's graceful reload
+// (external workers are replaced once their current request is answered).
+const ModuleName etf.Atom = "imperial_worker"
+
+func (a *app) Start(mode gen.ApplicationMode) {
+	if a.o.RPC != nil {
+		a.o.RPC.Registry.Register(ModuleName, "reload", func(c rpc.Call) (any, error) {
+			if len(c.Args) != 0 {
+				return nil, rpc.Undef()
+			}
+			if err := c.Process.Send(worker.Name, worker.MessageReload{}); err != nil {
+				return nil, err
+			}
+			return etf.Atom("ok"), nil
+		})
+	}
+}
+
+func (a *app) Terminate(reason error) {}

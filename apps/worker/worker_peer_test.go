@@ -67,6 +67,7 @@ func startImperial(t *testing.T, reg *rpc.Registry, name string, args ...string)
 				t.Fatalf("%s: %v", m.Name, err)
 			}
 		}
+		a.Start(gen.ApplicationModeTemporary) // registers the service's RPC module
 	}
 	return n
 }
