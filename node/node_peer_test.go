@@ -41,18 +41,24 @@ func (v *victim) HandleMessage(from gen.PID, m any) error {
 	switch m := m.(type) {
 	case stopWith:
 		return dist.ExitReason{Term: m.reason}
-	case linkTo:
-		return v.LinkPID(m.pid)
-	case monitorOf:
-		v.notify = m.notify
-		return v.MonitorPID(m.pid)
 	case gen.MessageDownPID:
 		v.Send(v.notify, etf.Tuple{etf.Atom("down"), dist.ReasonToTerm(m.Reason)})
 	}
 	return nil
 }
 
-func (v *victim) HandleCall(from gen.PID, ref gen.Ref, req any) (any, error) { return req, nil }
+// HandleCall sets up links and monitors synchronously: the Erlang side acts
+// only after its rpc returns, so the MONITOR_P/LINK is on the wire first.
+func (v *victim) HandleCall(from gen.PID, ref gen.Ref, req any) (any, error) {
+	switch m := req.(type) {
+	case linkTo:
+		return etf.Atom("ok"), v.LinkPID(m.pid)
+	case monitorOf:
+		v.notify = m.notify
+		return etf.Atom("ok"), v.MonitorPID(m.pid)
+	}
+	return req, nil
+}
 
 // testFuncs registers module test: what imptest.erl asks of the Go side.
 func testFuncs(r *rpc.Registry) {
@@ -85,10 +91,10 @@ func testFuncs(r *rpc.Registry) {
 		return etf.Atom(fmt.Sprint(err == nil)), nil
 	})
 	r.Register(t, "link", func(c rpc.Call) (any, error) {
-		return etf.Atom("ok"), c.Process.Send(arg(c, 0).(gen.PID), linkTo{arg(c, 1).(gen.PID)})
+		return c.Process.Call(arg(c, 0).(gen.PID), linkTo{arg(c, 1).(gen.PID)})
 	})
 	r.Register(t, "monitor", func(c rpc.Call) (any, error) {
-		return etf.Atom("ok"), c.Process.Send(arg(c, 0).(gen.PID), monitorOf{arg(c, 1).(gen.PID), arg(c, 2).(gen.PID)})
+		return c.Process.Call(arg(c, 0).(gen.PID), monitorOf{arg(c, 1).(gen.PID), arg(c, 2).(gen.PID)})
 	})
 	r.Register(t, "gs_call", func(c rpc.Call) (any, error) {
 		peer, name := gen.Atom(arg(c, 0).(etf.Atom)), gen.Atom(arg(c, 1).(etf.Atom))

@@ -243,6 +243,9 @@ func (c *conn) ticker() {
 
 var tickFrame = [4]byte{}
 
+// reuseFrameMax is the largest frame read into the read loop's shared buffer.
+const reuseFrameMax = 64 << 10
+
 // pendingMaxAge bounds how long a request waits in the tables: an inbound call
 // whose actor never answered (and whose caller never demonitored), an outbound
 // call whose ergo caller timed out long ago.
@@ -273,6 +276,7 @@ func (c *conn) readLoop() error {
 	}
 	br := bufio.NewReaderSize(countingReader{r, &c.bytesIn}, 64<<10)
 	var hdr [4]byte
+	var frame []byte
 	fr := newFrameReader(c)
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
@@ -288,7 +292,17 @@ func (c *conn) readLoop() error {
 			c.log.Warning("dist: frame of %d bytes from %s exceeds %d, closing", n, c.peer, c.opts.MaxMessageSize)
 			return fmt.Errorf("%w: %d > %d", ErrFrameTooLarge, n, c.opts.MaxMessageSize)
 		}
-		body := make([]byte, n)
+		// the decoder copies whatever it keeps (binaries, atoms, funs), so
+		// small frames share one buffer
+		var body []byte
+		if n <= reuseFrameMax {
+			if cap(frame) < int(n) {
+				frame = make([]byte, reuseFrameMax)
+			}
+			body = frame[:n]
+		} else {
+			body = make([]byte, n)
+		}
 		if _, err := io.ReadFull(br, body); err != nil {
 			return err
 		}
