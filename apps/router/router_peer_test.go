@@ -9,22 +9,17 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
 	"ergo.services/ergo/gen"
 
 	"imperial/actors/wire/uwsgi"
-	"imperial/apps"
-	"imperial/apps/config"
 	"imperial/node"
 	"imperial/node/nodetest"
-	"imperial/node/rpc"
 	"imperial/rel/peers"
+	"imperial/rel/peers/imperialtest"
 )
 
 // startImperial runs an imperial instance in this process: the options of a
@@ -32,64 +27,11 @@ import (
 // or without distribution.
 func startImperial(t *testing.T, dist bool, args ...string) gen.Node {
 	t.Helper()
-	opts, rest, err := config.ParseArgs(args)
-	if err != nil || len(rest) > 0 {
-		t.Fatalf("args %v: %v %v", args, rest, err)
-	}
-	reg := rpc.NewRegistry()
-	env := apps.Env{Registry: reg}
-	o := node.Options{Registry: reg, NoNetwork: !dist}
+	name := ""
 	if dist {
-		o.Name = peers.UniqueName("imp") + "@127.0.0.1"
-		env.NodeName = gen.Atom(o.Name)
+		name = peers.UniqueName("imp") + "@127.0.0.1"
 	}
-	if o.Applications, err = apps.Build(env, opts); err != nil {
-		t.Fatalf("build %v: %v", args, err)
-	}
-	// The applications' members are spawned directly, not as ergo
-	// applications, and without distribution the node is a bare ergo node
-	// (no kernel application): ergo's graceful application stop races with
-	// the application's termination (node/application.go a.reason, reported
-	// by -race, and a nil Network() panic under norecover) at node Stop. The
-	// binary runs everything as applications (demo_peer_test.go).
-	built := o.Applications
-	o.Applications = nil
-	var n gen.Node
-	if dist {
-		n = nodetest.Start(t, o)
-	} else {
-		n = bareNode(t)
-	}
-	for _, a := range built {
-		spec, err := a.Load(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range spec.Group {
-			if _, err := n.SpawnRegister(m.Name, m.Factory, m.Options, m.Args...); err != nil {
-				t.Fatalf("%s: %v", m.Name, err)
-			}
-		}
-		a.Start(gen.ApplicationModeTemporary) // registers the service's RPC module
-	}
-	return n
-}
-
-var bareSeq atomic.Int64
-
-// bareNode is an ergo node without distribution and without applications.
-func bareNode(t *testing.T) gen.Node {
-	t.Helper()
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("bare%d_%d@localhost", os.Getpid(), bareSeq.Add(1))), gen.NodeOptions{
-		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
-		Env:     map[gen.Env]any{"disable_metrics": true},
-		Log:     gen.LogOptions{Level: gen.LogLevelWarning},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n
+	return imperialtest.Start(t, nil, name, args...)
 }
 
 // appSrc is a WSGI app answering "NAME PATH HOST".

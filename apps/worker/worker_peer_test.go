@@ -11,83 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
-	"ergo.services/ergo/gen"
-
 	"imperial/actors/wire/uwsgi"
-	"imperial/apps"
-	"imperial/apps/config"
-	"imperial/node"
 	"imperial/node/nodetest"
 	"imperial/node/rpc"
 	"imperial/rel/peers"
+	"imperial/rel/peers/imperialtest"
 )
-
-// startImperial runs an imperial instance in this process with the services
-// of a command line; name non-empty runs distribution under that node name.
-func startImperial(t *testing.T, reg *rpc.Registry, name string, args ...string) gen.Node {
-	t.Helper()
-	opts, rest, err := config.ParseArgs(args)
-	if err != nil || len(rest) > 0 {
-		t.Fatalf("args %v: %v %v", args, rest, err)
-	}
-	if reg == nil {
-		reg = rpc.NewRegistry()
-	}
-	env := apps.Env{Registry: reg, NodeName: gen.Atom(name)}
-	o := node.Options{Registry: reg, Name: name, NoNetwork: name == ""}
-	if o.Applications, err = apps.Build(env, opts); err != nil {
-		t.Fatalf("build %v: %v", args, err)
-	}
-	// The applications' members are spawned directly, not as ergo
-	// applications, and without distribution the node is a bare ergo node
-	// (no kernel application): ergo's graceful application stop races with
-	// the application's termination (node/application.go a.reason, reported
-	// by -race, and a nil Network() panic under norecover) at node Stop. The
-	// binary runs everything as applications (demo_peer_test.go).
-	built := o.Applications
-	o.Applications = nil
-	var n gen.Node
-	if name != "" {
-		n = nodetest.Start(t, o)
-	} else {
-		n = bareNode(t)
-	}
-	for _, a := range built {
-		spec, err := a.Load(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range spec.Group {
-			if _, err := n.SpawnRegister(m.Name, m.Factory, m.Options, m.Args...); err != nil {
-				t.Fatalf("%s: %v", m.Name, err)
-			}
-		}
-		a.Start(gen.ApplicationModeTemporary) // registers the service's RPC module
-	}
-	return n
-}
-
-var bareSeq atomic.Int64
-
-// bareNode is an ergo node without distribution and without applications.
-func bareNode(t *testing.T) gen.Node {
-	t.Helper()
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("bare%d_%d@localhost", os.Getpid(), bareSeq.Add(1))), gen.NodeOptions{
-		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
-		Env:     map[gen.Env]any{"disable_metrics": true},
-		Log:     gen.LogOptions{Level: gen.LogLevelWarning},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n
-}
 
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -106,7 +38,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 // through the Python adapter.
 func TestPeerWerkzeugTestApp(t *testing.T) {
 	addr := peers.FreeAddr(t)
-	startImperial(t, nil, "", "--http", addr, "--module", "werkzeug.testapp:test_app", "-p", "2")
+	imperialtest.Start(t, nil, "", "--http", addr, "--module", "werkzeug.testapp:test_app", "-p", "2")
 	peers.WaitFor(t, 10*time.Second, func() error { return peers.Accepts(addr) })
 	code, body := httpGet(t, "http://"+addr+"/some/path?x=1")
 	if code != 200 || !strings.Contains(body, "<title>WSGI Information</title>") || !strings.Contains(body, "/some/path") {
@@ -135,7 +67,7 @@ func TestPeerRPCFromRealUWSGI(t *testing.T) {
 	})
 	reg.Register("demo", "big", func(c rpc.Call) (any, error) { return bytes.Repeat([]byte("z"), 70000), nil })
 	imp := peers.FreeAddr(t)
-	startImperial(t, reg, "", "--socket", imp, "--app", "hello")
+	imperialtest.Start(t, reg, "", "--socket", imp, "--app", "hello")
 	dir := t.TempDir()
 	app := peers.PythonApp(t, dir, "rpc.py", fmt.Sprintf(`
 import uwsgi
@@ -191,7 +123,7 @@ def application(env, start_response):
     return [body]
 `, erlName, impName))
 	addr := peers.FreeAddr(t)
-	startImperial(t, nil, impName, "--http-socket", addr, "--wsgi-file", app)
+	imperialtest.Start(t, nil, impName, "--http-socket", addr, "--wsgi-file", app)
 	peers.WaitFor(t, 20*time.Second, func() error {
 		return peers.Accepts(addr)
 	})
@@ -226,7 +158,7 @@ handle(Env, Body) ->
 	peers.StartErl(t, peers.ErlOptions{Name: erlName, Cookie: nodetest.Cookie, CodePath: []string{beams},
 		Eval: `receive stop -> ok end`})
 	addr := peers.FreeAddr(t)
-	startImperial(t, nil, peers.UniqueName("imp")+"@127.0.0.1", "--http-socket", addr, "--app", "erlang",
+	imperialtest.Start(t, nil, peers.UniqueName("imp")+"@127.0.0.1", "--http-socket", addr, "--app", "erlang",
 		"--erlang-app-node", erlName, "--erlang-app-call", "web:handle")
 	var body string
 	peers.WaitFor(t, 20*time.Second, func() error {
@@ -260,7 +192,7 @@ def application(env, start_response):
     return [b'fast']
 `)
 	addr := peers.FreeAddr(t)
-	startImperial(t, nil, "", "--socket", addr, "--wsgi-file", app, "--harakiri", "1", "-p", "1")
+	imperialtest.Start(t, nil, "", "--socket", addr, "--wsgi-file", app, "--harakiri", "1", "-p", "1")
 	peers.WaitFor(t, 10*time.Second, func() error { return peers.Accepts(addr) })
 	req := func(path string) []byte {
 		c, err := net.Dial("tcp", addr)
@@ -296,7 +228,7 @@ func TestPeerRack(t *testing.T) {
 }
 `), 0o644)
 	addr := peers.FreeAddr(t)
-	startImperial(t, nil, "", "--http-socket", addr, "--rack", ru, "-p", "2")
+	imperialtest.Start(t, nil, "", "--http-socket", addr, "--rack", ru, "-p", "2")
 	peers.WaitFor(t, 10*time.Second, func() error { return peers.Accepts(addr) })
 	resp, err := http.Post("http://"+addr+"/x/y?q=1", "text/plain", strings.NewReader("data"))
 	if err != nil {

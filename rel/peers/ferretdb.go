@@ -58,20 +58,8 @@ func StartFerretDB(t testing.TB) *FerretDB {
 func (f *FerretDB) Start(t testing.TB) {
 	t.Helper()
 	f.cmd = Start(t, nil, f.bin, "-listen", f.Addr(), "-dir", f.Dir)
-	c := f.cmd
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("ferretdb output:\n%s", c.Output())
-		}
-	})
-	WaitFor(t, 30*time.Second, func() error {
-		select {
-		case <-c.Done():
-			t.Fatalf("ferretdb exited: %v\n%s", c.Err(), c.Output())
-		default:
-		}
-		return Accepts(f.Addr())
-	})
+	f.cmd.LogOnFailure(t, "ferretdb")
+	f.cmd.Await(t, "ferretdb", 30*time.Second, func() error { return Accepts(f.Addr()) })
 }
 
 // Kill SIGKILLs the server.
@@ -79,12 +67,7 @@ func (f *FerretDB) Kill() { f.cmd.Kill() }
 
 // Stop stops the server with SIGTERM.
 func (f *FerretDB) Stop() {
-	f.cmd.Signal(syscall.SIGTERM)
-	select {
-	case <-f.cmd.Done():
-	case <-time.After(10 * time.Second):
-		f.cmd.Kill()
-	}
+	f.cmd.StopWith(syscall.SIGTERM, 10*time.Second)
 }
 
 // Addr is the server's host:port.

@@ -156,6 +156,41 @@ func (c *Cmd) Kill() {
 	<-c.done
 }
 
+// LogOnFailure logs the peer's output, headed by name, at cleanup when the
+// test has failed.
+func (c *Cmd) LogOnFailure(t testing.TB, name string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, c.Output())
+		}
+	})
+}
+
+// Await polls ready (see WaitFor) until it returns nil, failing the test at
+// once, with the peer's output, if the peer exits first.
+func (c *Cmd) Await(t testing.TB, name string, timeout time.Duration, ready func() error) {
+	t.Helper()
+	WaitFor(t, timeout, func() error {
+		select {
+		case <-c.done:
+			t.Fatalf("%s exited: %v\n%s", name, c.err, c.Output())
+		default:
+		}
+		return ready()
+	})
+}
+
+// StopWith sends sig to the process group and waits up to timeout for the
+// process to exit, then kills the group.
+func (c *Cmd) StopWith(sig syscall.Signal, timeout time.Duration) {
+	c.Signal(sig)
+	select {
+	case <-c.done:
+	case <-time.After(timeout):
+		c.Kill()
+	}
+}
+
 // WaitExit waits for the process to exit by itself.
 func (c *Cmd) WaitExit(t testing.TB, timeout time.Duration) string {
 	t.Helper()

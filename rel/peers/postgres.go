@@ -68,17 +68,8 @@ func (p *Postgres) Start(t testing.TB) {
 		"-D", filepath.Join(p.Dir, "data"), "-p", fmt.Sprint(p.Port), "-k", p.Dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
 		"-c", "max_connections=30", "-c", "shared_buffers=16MB")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("postgres output:\n%s", p.cmd.Output())
-		}
-	})
-	WaitFor(t, 60*time.Second, func() error {
-		select {
-		case <-p.cmd.Done():
-			t.Fatalf("postgres exited: %v\n%s", p.cmd.Err(), p.cmd.Output())
-		default:
-		}
+	p.cmd.LogOnFailure(t, "postgres")
+	p.cmd.Await(t, "postgres", 60*time.Second, func() error {
 		_, err := p.psql("SELECT 1")
 		return err
 	})
@@ -89,12 +80,7 @@ func (p *Postgres) Kill() { p.cmd.Kill() }
 
 // Stop shuts the server down fast (SIGINT) and waits for it.
 func (p *Postgres) Stop() {
-	p.cmd.Signal(syscall.SIGINT)
-	select {
-	case <-p.cmd.Done():
-	case <-time.After(30 * time.Second):
-		p.cmd.Kill()
-	}
+	p.cmd.StopWith(syscall.SIGINT, 30*time.Second)
 }
 
 // ConnInfo is a libpq conninfo for the cluster's postgres database.

@@ -89,20 +89,8 @@ func (r *RabbitMQ) env() []string {
 func (r *RabbitMQ) Start(t testing.TB) {
 	t.Helper()
 	r.cmd = StartAs(t, r.user, r.Dir, r.env(), rabbitServer)
-	c := r.cmd
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("rabbitmq output:\n%s", c.Output())
-		}
-	})
-	WaitFor(t, 120*time.Second, func() error {
-		select {
-		case <-c.Done():
-			t.Fatalf("rabbitmq-server exited: %v\n%s", c.Err(), c.Output())
-		default:
-		}
-		return Accepts(r.Addr())
-	})
+	r.cmd.LogOnFailure(t, "rabbitmq")
+	r.cmd.Await(t, "rabbitmq-server", 120*time.Second, func() error { return Accepts(r.Addr()) })
 }
 
 // Kill SIGKILLs the node (its whole process group), as a crash would.
@@ -110,12 +98,7 @@ func (r *RabbitMQ) Kill() { r.cmd.Kill() }
 
 // Stop stops the node with SIGTERM (a clean shutdown that closes connections).
 func (r *RabbitMQ) Stop() {
-	r.cmd.Signal(syscall.SIGTERM)
-	select {
-	case <-r.cmd.Done():
-	case <-time.After(60 * time.Second):
-		r.cmd.Kill()
-	}
+	r.cmd.StopWith(syscall.SIGTERM, 60*time.Second)
 }
 
 // Addr is the AMQP host:port.

@@ -48,6 +48,18 @@ func (u *UWSGI) Stop() {
 	}
 }
 
+// Interrupt sends SIGINT to the master (the clean stop that unsubscribes)
+// and fails the test unless uWSGI exits within timeout.
+func (u *UWSGI) Interrupt(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	_ = u.Process.Signal(syscall.SIGINT)
+	select {
+	case <-u.Done():
+	case <-time.After(timeout):
+		t.Fatalf("uwsgi did not exit %s after SIGINT", timeout)
+	}
+}
+
 // KillHard SIGKILLs the whole process group at once (no unsubscribe).
 func (u *UWSGI) KillHard() { u.Kill() }
 
@@ -70,6 +82,18 @@ func FreeUDP(t testing.TB) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().String()
+}
+
+// Capture saves b as testdata/name when IMPERIAL_CAPTURE is set: bytes
+// taken off a real peer become fuzz seeds.
+func Capture(t testing.TB, name string, b []byte) {
+	t.Helper()
+	if os.Getenv("IMPERIAL_CAPTURE") == "" {
+		return
+	}
+	if err := os.WriteFile(filepath.Join("testdata", name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // FreeAddr returns "127.0.0.1:PORT" for a TCP port that was free a moment ago.

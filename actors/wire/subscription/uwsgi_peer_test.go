@@ -3,7 +3,6 @@
 package subscription_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto"
 	"crypto/rand"
@@ -11,86 +10,16 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"imperial/actors/wire/subscription"
+	"imperial/rel/peers"
 )
-
-// peer is a real uWSGI process started by a test; its output is kept for
-// failure messages. (Helpers like this belong in rel/peers once it exists.)
-type peer struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	mu   sync.Mutex
-	log  bytes.Buffer
-}
-
-func startUWSGI(t *testing.T, args ...string) *peer {
-	t.Helper()
-	bin, err := exec.LookPath("uwsgi")
-	if err != nil {
-		t.Fatalf("uwsgi not found: run rel/scripts/install-peers.sh")
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &peer{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start uwsgi: %v", err)
-	}
-	w.Close()
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			p.mu.Lock()
-			fmt.Fprintln(&p.log, sc.Text())
-			p.mu.Unlock()
-		}
-		r.Close()
-	}()
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("uwsgi output:\n%s", p.output())
-		}
-	})
-	return p
-}
-
-func (p *peer) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-// stop sends SIGINT (SIGTERM means reload to a uWSGI master) and waits.
-func (p *peer) stop(t *testing.T) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("uwsgi did not exit 15 s after SIGINT")
-	}
-}
 
 // recv reads one datagram, failing the test after timeout.
 func recv(t *testing.T, pc net.PacketConn, timeout time.Duration) []byte {
@@ -102,16 +31,6 @@ func recv(t *testing.T, pc net.PacketConn, timeout time.Duration) []byte {
 		t.Fatalf("no subscription datagram: %v", err)
 	}
 	return buf[:n]
-}
-
-// capture saves b as testdata/name when IMPERIAL_CAPTURE is set (fuzz seeds).
-func capture(t *testing.T, name string, b []byte) {
-	if os.Getenv("IMPERIAL_CAPTURE") == "" {
-		return
-	}
-	if err := os.WriteFile(filepath.Join("testdata", name), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestPeerSubscribeTo runs a real uWSGI with several --subscribe-to spellings
@@ -151,7 +70,7 @@ func TestPeerSubscribeTo(t *testing.T) {
 	for _, o := range opts {
 		args = append(args, "--subscribe-to", o)
 	}
-	p := startUWSGI(t, args...)
+	p := peers.StartUWSGI(t, args...)
 
 	// Two rounds of announces (t≈0.3 s and ≈1.3 s), then the unsubscribes.
 	seen := map[string]int{}
@@ -181,7 +100,7 @@ func TestPeerSubscribeTo(t *testing.T) {
 		got := check(b, false)
 		seen[got.Key]++
 		if seen[got.Key] == 1 && got.Key == "example.com" {
-			capture(t, "uwsgi-subscribe-example.com.bin", b)
+			peers.Capture(t, "uwsgi-subscribe-example.com.bin", b)
 		}
 		// Spec §2.2 quirk: weight=3 of --subscribe2 becomes the instance
 		// weight, so from the second round every announce carries it.
@@ -194,7 +113,7 @@ func TestPeerSubscribeTo(t *testing.T) {
 			t.Fatalf("key %q announced %d times in two rounds", k, n)
 		}
 	}
-	p.stop(t)
+	p.Interrupt(t, 15*time.Second)
 	unsub := map[string]bool{}
 	for len(unsub) < len(want) {
 		b := recv(t, pc, 5*time.Second)
@@ -207,10 +126,10 @@ func TestPeerSubscribeTo(t *testing.T) {
 		}
 		unsub[got.Key] = true
 		if got.Key == "bar.local" {
-			capture(t, "uwsgi-unsubscribe-bar.local.bin", b)
+			peers.Capture(t, "uwsgi-unsubscribe-bar.local.bin", b)
 		}
 	}
-	if !strings.Contains(p.output(), "unsubscribing from "+opts[0]) {
+	if !strings.Contains(p.Output(), "unsubscribing from "+opts[0]) {
 		t.Errorf("uwsgi did not log the unsubscribe")
 	}
 }
@@ -244,7 +163,7 @@ func TestPeerSigned(t *testing.T) {
 	}
 	sock := filepath.Join(dir, "app.sock")
 	start := time.Now().Unix()
-	p := startUWSGI(t, "--master", "--processes", "1", "--socket", sock, "--subscribe-to", opt)
+	p := peers.StartUWSGI(t, "--master", "--processes", "1", "--socket", sock, "--subscribe-to", opt)
 
 	verify := func(b []byte, unsub bool) {
 		t.Helper()
@@ -278,8 +197,8 @@ func TestPeerSigned(t *testing.T) {
 	}
 	b := recv(t, pc, 10*time.Second)
 	verify(b, false)
-	capture(t, "uwsgi-signed-subscribe.bin", b)
-	p.stop(t)
+	peers.Capture(t, "uwsgi-signed-subscribe.bin", b)
+	p.Interrupt(t, 15*time.Second)
 	for {
 		b = recv(t, pc, 5*time.Second)
 		if b[3] == 1 {

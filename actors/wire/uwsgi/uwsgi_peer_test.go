@@ -3,107 +3,20 @@
 package uwsgi_test
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"imperial/actors/wire/uwsgi"
+	"imperial/rel/peers"
 )
-
-// peer is a real uWSGI process started by a test; its output is kept for
-// waitFor and failure messages. (Helpers like this belong in rel/peers once
-// it exists.)
-type peer struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	mu   sync.Mutex
-	log  bytes.Buffer
-}
-
-func startUWSGI(t *testing.T, args ...string) *peer {
-	t.Helper()
-	bin, err := exec.LookPath("uwsgi")
-	if err != nil {
-		t.Fatalf("uwsgi not found: run rel/scripts/install-peers.sh")
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &peer{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start uwsgi: %v", err)
-	}
-	w.Close()
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			p.mu.Lock()
-			fmt.Fprintln(&p.log, sc.Text())
-			p.mu.Unlock()
-		}
-		r.Close()
-	}()
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGINT) // SIGTERM would reload it
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("uwsgi output:\n%s", p.output())
-		}
-	})
-	return p
-}
-
-func (p *peer) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
-
-// waitFor polls cond until it returns nil or timeout passes; the only place
-// these tests sleep.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func capture(t *testing.T, name string, b []byte) {
-	if os.Getenv("IMPERIAL_CAPTURE") == "" {
-		return
-	}
-	if err := os.WriteFile(filepath.Join("testdata", name), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 const rpcApp = `
 import os, uwsgi
@@ -134,7 +47,7 @@ def application(env, start_response):
     return [body]
 `
 
-func startApp(t *testing.T, env ...string) (string, *peer) {
+func startApp(t *testing.T, env ...string) (string, *peers.UWSGI) {
 	t.Helper()
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.py")
@@ -144,10 +57,10 @@ func startApp(t *testing.T, env ...string) (string, *peer) {
 	sock := filepath.Join(dir, "app.sock")
 	// --lazy-apps: the app (and its uwsgi.rpc calls) runs in the worker; a
 	// master that made RPC calls while loading did not stop on SIGINT.
-	p := startUWSGI(t, "--plugins", "python3,rpc", "--master", "--processes", "1", "--lazy-apps",
+	p := peers.StartUWSGI(t, "--plugins", "python3,rpc", "--master", "--processes", "1", "--lazy-apps",
 		"--socket", sock, "--wsgi-file", app, "--env", strings.Join(env, ""))
-	waitFor(t, 15*time.Second, func() error {
-		if strings.Contains(p.output(), "spawned uWSGI worker 1") {
+	peers.WaitFor(t, 15*time.Second, func() error {
+		if strings.Contains(p.Output(), "spawned uWSGI worker 1") {
 			return nil
 		}
 		return errors.New("uwsgi worker not spawned yet")
@@ -195,7 +108,7 @@ func TestPeerRPCClient(t *testing.T) {
 	if err != nil || n != len(ans) || string(res) != "Hello a,b" {
 		t.Fatalf("hello: %q (%x), n %d, %v", res, ans, n, err)
 	}
-	capture(t, "uwsgi-rpc-response.bin", ans)
+	peers.Capture(t, "uwsgi-rpc-response.bin", ans)
 	if raw := call(uwsgi.RPCRaw, "hello", "a"); string(raw) != "Hello a" {
 		t.Fatalf("raw mode answer = %q, want bare result", raw)
 	}
@@ -269,7 +182,7 @@ func TestPeerRPCServer(t *testing.T) {
 				t.Fatalf("request %d = %x, want %x", i, b, w)
 			}
 			if i == 0 {
-				capture(t, "uwsgi-rpc-request.bin", b)
+				peers.Capture(t, "uwsgi-rpc-request.bin", b)
 			}
 		case err := <-errs:
 			t.Fatalf("Go RPC server: %v", err)
@@ -278,8 +191,8 @@ func TestPeerRPCServer(t *testing.T) {
 		}
 	}
 	// What the real client made of the answers.
-	waitFor(t, 10*time.Second, func() error {
-		out := p.output()
+	peers.WaitFor(t, 10*time.Second, func() error {
+		out := p.Output()
 		if !strings.Contains(out, "RPC2 ") {
 			return errors.New("uwsgi has not reported the results yet")
 		}
