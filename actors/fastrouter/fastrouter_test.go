@@ -12,54 +12,18 @@ import (
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
 	"ergo.services/ergo/gen"
 
 	"imperial/actors/fastrouter"
 	"imperial/actors/subscription"
 	wire "imperial/actors/wire/subscription"
 	"imperial/actors/wire/uwsgi"
+	"imperial/rel/peers"
+	"imperial/rel/peers/ergotest"
 )
 
-var nodeSeq atomic.Int64
-
 func startNode(t *testing.T) gen.Node {
-	t.Helper()
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("frtest%d@localhost", nodeSeq.Add(1))), gen.NodeOptions{
-		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
-		Env:     map[gen.Env]any{"disable_metrics": true},
-		Log:     gen.LogOptions{Level: gen.LogLevelError},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n
-}
-
-func freeTCP(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not after %s: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return ergotest.Start(t, "frtest", gen.LogLevelError)
 }
 
 // backend is a uwsgi node that answers each request with a raw HTTP response
@@ -157,7 +121,7 @@ func startRouter(t *testing.T, n gen.Node, sopts subscription.Options) router {
 		gen.ProcessOptions{MailboxSize: subscription.MailboxSize}, sopts); err != nil {
 		t.Fatal(err)
 	}
-	r := router{addr: freeTCP(t), stats: freeTCP(t)}
+	r := router{addr: peers.FreeAddr(t), stats: peers.FreeAddr(t)}
 	if _, err := n.Spawn(fastrouter.Factory, gen.ProcessOptions{},
 		fastrouter.Options{Listen: []string{r.addr}, Stats: r.stats, Timeout: 5 * time.Second}); err != nil {
 		t.Fatal(err)
@@ -190,7 +154,7 @@ func TestRouting(t *testing.T) {
 	a, b := startBackend(t, "A"), startBackend(t, "B")
 	subscribe(t, n, wire.Subscription{Key: "a.local", Address: a.addr(), Modifier1: 5, Modifier2: 3})
 	subscribe(t, n, wire.Subscription{Key: "b.local", Address: b.addr()})
-	waitFor(t, 5*time.Second, func() error {
+	peers.WaitFor(t, 5*time.Second, func() error {
 		out, err := request(r.addr, 0, 0, uwsgi.Vars{}.Add("HTTP_HOST", "b.local"), nil)
 		if err != nil || !bytes.Contains(out, []byte("\r\n\r\nB ")) {
 			return fmt.Errorf("%q %v", out, err)
@@ -259,11 +223,11 @@ func TestFailover(t *testing.T) {
 	n := startNode(t)
 	r := startRouter(t, n, subscription.Options{})
 	a := startBackend(t, "A")
-	dead := freeTCP(t) // nothing listens there
+	dead := peers.FreeAddr(t) // nothing listens there
 	subscribe(t, n, wire.Subscription{Key: "k", Address: a.addr()})
 	subscribe(t, n, wire.Subscription{Key: "k", Address: dead})
 	vars := uwsgi.Vars{}.Add("HTTP_HOST", "k")
-	waitFor(t, 5*time.Second, func() error {
+	peers.WaitFor(t, 5*time.Second, func() error {
 		st := readStats(t, r.stats)
 		if len(st.Subscriptions) != 1 || len(st.Subscriptions[0].Nodes) != 2 {
 			return fmt.Errorf("stats %+v", st)
@@ -277,7 +241,7 @@ func TestFailover(t *testing.T) {
 		}
 	}
 	// The session reports its end after the client got the answer.
-	waitFor(t, 5*time.Second, func() error {
+	peers.WaitFor(t, 5*time.Second, func() error {
 		st := readStats(t, r.stats)
 		nodes := st.Subscriptions[0].Nodes
 		if len(nodes) != 1 || nodes[0].Name != a.addr() || nodes[0].Requests != 6 || nodes[0].Ref != 0 {
@@ -369,7 +333,7 @@ func TestUDPSubscription(t *testing.T) {
 	a := startBackend(t, "A")
 	raw, _ := wire.Append(nil, wire.Subscription{Key: "udp.local", Address: a.addr(), Modifier1: 0})
 	vars := uwsgi.Vars{}.Add("HTTP_HOST", "udp.local")
-	waitFor(t, 5*time.Second, func() error {
+	peers.WaitFor(t, 5*time.Second, func() error {
 		c, err := net.Dial("udp", udp)
 		if err != nil {
 			return err
@@ -387,7 +351,7 @@ func TestUDPSubscription(t *testing.T) {
 	c, _ := net.Dial("udp", udp)
 	c.Write(un)
 	c.Close()
-	waitFor(t, 5*time.Second, func() error {
+	peers.WaitFor(t, 5*time.Second, func() error {
 		if st := readStats(t, r.stats); len(st.Subscriptions) != 0 {
 			return fmt.Errorf("still subscribed: %+v", st.Subscriptions)
 		}

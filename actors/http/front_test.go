@@ -6,33 +6,20 @@ import (
 	"net"
 	nethttp "net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
 	"ergo.services/ergo/gen"
 
 	httpfront "imperial/actors/http"
 	"imperial/actors/subscription"
 	wire "imperial/actors/wire/subscription"
 	"imperial/actors/wire/uwsgi"
+	"imperial/rel/peers/ergotest"
 )
 
-var nodeSeq atomic.Int64
-
 func startNode(t *testing.T) gen.Node {
-	t.Helper()
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("httptest%d@localhost", nodeSeq.Add(1))), gen.NodeOptions{
-		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
-		Env:     map[gen.Env]any{"disable_metrics": true},
-		Log:     gen.LogOptions{Level: gen.LogLevelError},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n
+	return ergotest.Start(t, "httptest", gen.LogLevelError)
 }
 
 // backend answers every uwsgi request with HTTP/1.1 and a Content-Length

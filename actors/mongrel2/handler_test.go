@@ -11,11 +11,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 	"github.com/go-zeromq/zmq4"
@@ -23,38 +21,12 @@ import (
 	"imperial/actors/cgi"
 	"imperial/actors/mongrel2"
 	"imperial/actors/wire/tnetstring"
+	"imperial/rel/peers"
+	"imperial/rel/peers/ergotest"
 )
 
-var nodeSeq atomic.Int64
-
 func startNode(t *testing.T) gen.Node {
-	t.Helper()
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("m2test%d@localhost", nodeSeq.Add(1))), gen.NodeOptions{
-		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
-		Env:     map[gen.Env]any{"disable_metrics": true},
-		Log:     gen.LogOptions{Level: gen.LogLevelError},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n
-}
-
-// waitFor polls cond; the only place these tests sleep.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return ergotest.Start(t, "m2test", gen.LogLevelError)
 }
 
 // fakeM2 plays Mongrel2's two sockets with zmq4: a PUSH bound at send_spec
@@ -264,7 +236,7 @@ func TestHandler(t *testing.T) {
 	chroot := t.TempDir()
 	os.Mkdir(filepath.Join(chroot, "tmp"), 0o700)
 	spawn(t, n, mongrel2.Options{Servers: []mongrel2.Server{m2.server()}, Handler: app, Chroot: chroot})
-	waitFor(t, 10*time.Second, func() error {
+	peers.WaitFor(t, 10*time.Second, func() error {
 		if s := stats(t, n); !s[0].Connected {
 			return fmt.Errorf("not connected")
 		}
@@ -320,7 +292,7 @@ func TestHandler(t *testing.T) {
 	if hr.StatusCode != 200 || !bytes.Equal(body, data) || hr.Header.Get("X-Content-Length") != cl {
 		t.Fatalf("upload: %d, %d bytes, %v", hr.StatusCode, len(body), hr.Header)
 	}
-	waitFor(t, 5*time.Second, func() error {
+	peers.WaitFor(t, 5*time.Second, func() error {
 		if _, err := os.Stat(tmp); err == nil {
 			return fmt.Errorf("%s still there", tmp)
 		}
@@ -346,7 +318,7 @@ func TestReconnect(t *testing.T) {
 	n := startNode(t)
 	m2 := newFakeM2(t, "tcp://127.0.0.1:0", "tcp://127.0.0.1:0")
 	spawn(t, n, mongrel2.Options{Servers: []mongrel2.Server{m2.server()}, Handler: newTestApp()})
-	waitFor(t, 10*time.Second, func() error {
+	peers.WaitFor(t, 10*time.Second, func() error {
 		if !stats(t, n)[0].Connected {
 			return fmt.Errorf("not connected")
 		}
@@ -356,14 +328,14 @@ func TestReconnect(t *testing.T) {
 	m2.answer("1")
 
 	m2.close()
-	waitFor(t, 10*time.Second, func() error {
+	peers.WaitFor(t, 10*time.Second, func() error {
 		if stats(t, n)[0].Connected {
 			return fmt.Errorf("still connected")
 		}
 		return nil
 	})
 	m2b := newFakeM2(t, m2.send, m2.recv)
-	waitFor(t, 10*time.Second, func() error {
+	peers.WaitFor(t, 10*time.Second, func() error {
 		if s := stats(t, n)[0]; !s.Connected || s.Connects != 2 {
 			return fmt.Errorf("connected %v, %d connects", s.Connected, s.Connects)
 		}
@@ -381,7 +353,7 @@ func TestInFlight(t *testing.T) {
 	m2 := newFakeM2(t, "tcp://127.0.0.1:0", "tcp://127.0.0.1:0")
 	app := newTestApp()
 	spawn(t, n, mongrel2.Options{Servers: []mongrel2.Server{m2.server()}, Handler: app, InFlight: 1})
-	waitFor(t, 10*time.Second, func() error {
+	peers.WaitFor(t, 10*time.Second, func() error {
 		if !stats(t, n)[0].Connected {
 			return fmt.Errorf("not connected")
 		}

@@ -3,50 +3,27 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
 	"ergo.services/ergo/gen"
 
 	"imperial/actors/wire/uwsgi"
 	"imperial/actors/worker"
 	"imperial/node/etf"
 	"imperial/node/rpc"
+	"imperial/rel/peers"
+	"imperial/rel/peers/ergotest"
 )
 
-var nodeSeq atomic.Int64
-
 func startNode(t *testing.T) gen.Node {
-	t.Helper()
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("wtest%d@localhost", nodeSeq.Add(1))), gen.NodeOptions{
-		Network: gen.NetworkOptions{Mode: gen.NetworkModeDisabled},
-		Env:     map[gen.Env]any{"disable_metrics": true},
-		Log:     gen.LogOptions{Level: gen.LogLevelError},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return ergotest.Start(t, "wtest", gen.LogLevelError)
 }
 
 func uwsgiDo(t *testing.T, addr string, m1, m2 uint8, vars uwsgi.Vars, body []byte) []byte {
@@ -77,8 +54,8 @@ func TestNativeApps(t *testing.T) {
 	n := startNode(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("static file"), 0o644)
-	hello, test, static := freeAddr(t), freeAddr(t), freeAddr(t)
-	httpAddr := freeAddr(t)
+	hello, test, static := peers.FreeAddr(t), peers.FreeAddr(t), peers.FreeAddr(t)
+	httpAddr := peers.FreeAddr(t)
 	spawnWorker(t, n, worker.Options{Sockets: []string{hello}, App: "hello", Processes: 2})
 	spawnWorker(t, n, worker.Options{Sockets: []string{test}, HTTPSockets: []string{httpAddr}, App: "testapp"})
 	spawnWorker(t, n, worker.Options{Sockets: []string{static}, App: "static", AppEnv: worker.AppEnv{Static: dir}})
@@ -146,7 +123,7 @@ func TestRPC(t *testing.T) {
 	if _, err := n.SpawnRegister(worker.RPCName, worker.RPCFactory, gen.ProcessOptions{}, worker.RPCOptions{Registry: reg}); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := peers.FreeAddr(t)
 	spawnWorker(t, n, worker.Options{Sockets: []string{addr}, App: "hello", RPC: worker.RPCName})
 	call := func(m2 uint8, fn string, args ...string) []byte {
 		req := uwsgi.RPCRequest{Modifier2: m2, Func: []byte(fn)}
@@ -188,7 +165,7 @@ func TestRPC(t *testing.T) {
 
 func TestHarakiri(t *testing.T) {
 	n := startNode(t)
-	addr := freeAddr(t)
+	addr := peers.FreeAddr(t)
 	// An erlang app whose call blocks until its 3 s timeout: harakiri at
 	// 300 ms must close the client connection long before.
 	block := func(ctx context.Context, _ gen.Node, _ gen.Atom, _, _ etf.Atom, _ []any) (any, error) {
@@ -206,7 +183,7 @@ func TestHarakiri(t *testing.T) {
 
 func TestErlangApp(t *testing.T) {
 	n := startNode(t)
-	addr := freeAddr(t)
+	addr := peers.FreeAddr(t)
 	var got []any
 	call := func(ctx context.Context, _ gen.Node, peer gen.Atom, m, f etf.Atom, args []any) (any, error) {
 		got = append([]any{peer, m, f}, args...)
