@@ -1,3 +1,7 @@
+// This file is long (~1,250 lines) on purpose: the decoder is one explicit-stack
+// state machine over every tag, and splitting its cases across files would hide
+// the one loop that bounds depth, elements and size for hostile input.
+
 package etf
 
 import (
