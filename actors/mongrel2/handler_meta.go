@@ -34,7 +34,6 @@ import (
 	"ergo.services/ergo/gen"
 	"github.com/go-zeromq/zmq4"
 
-	"imperial/actors/cgi"
 	"imperial/actors/extworker"
 	"imperial/actors/wire/tnetstring"
 )
@@ -374,13 +373,12 @@ func (h *handler) handle(frame []byte, publish func([]byte) error) {
 		body, size = up.f, up.size
 	}
 	vars := Environ(req, h.sh.opts.ServerName, size)
-	r, err := cgi.ToRequest(vars, body)
+	r, err := newRequest(ctx, req, vars, h.sh.opts.ServerName, size, body)
 	if err != nil {
 		h.Log().Warning("mongrel2 handler %d: connection %s: %s", h.n, req.ConnID, err)
 		h.fail(w, http.StatusBadRequest)
 		return
 	}
-	r = r.WithContext(cgi.WithEnviron(ctx, vars))
 	if h.run(w, r) {
 		w.finish()
 	} else {
