@@ -12,8 +12,10 @@ package mongrel2
 //          (identity = UUID) to its recv_spec (zmtp.go), both replaced on
 //          every reconnection. Start runs the connect/receive loop until
 //          Terminate closes them; one goroutine per PUB connection reads
-//          Mongrel2's subscription and notices it going away; one goroutine
-//          per message (at most InFlight at once) parses it, runs the app and
+//          Mongrel2's subscription and notices it going away; request
+//          goroutines (at most InFlight, kept while busy, ending after
+//          workerIdle idle) each take one message at a time, parse it, run
+//          the app and
 //          queues the response messages for the PUB connection's writer
 //          goroutine, which sends whatever is queued in one write (uWSGI's
 //          threads share one PUB behind a lock instead). Spooled upload files
@@ -62,15 +64,17 @@ var _ gen.MetaBehavior = (*handler)(nil)
 
 type handler struct {
 	gen.MetaProcess
-	sh     *shared
-	server int // index into Options.Servers
-	n      int // 1..Processes
-	uuid   string
-	app    http.Handler
-	done   chan struct{}
-	slots  chan struct{}
-	ctx    context.Context // dials; cancelled by Terminate
-	cancel context.CancelFunc
+	sh      *shared
+	server  int // index into Options.Servers
+	n       int // 1..Processes
+	uuid    string
+	app     http.Handler
+	done    chan struct{}
+	slots   chan struct{}
+	work    chan []byte     // messages for idle request goroutines (dispatch)
+	workers atomic.Int64    // request goroutines running
+	ctx     context.Context // dials; cancelled by Terminate
+	cancel  context.CancelFunc
 
 	mu      sync.Mutex // guards the connection swap against Terminate and the PUB watcher
 	stopped bool
@@ -100,7 +104,7 @@ const pubQueue = 256
 
 func newHandler(sh *shared, server, n int, uuid string) *handler {
 	h := &handler{sh: sh, server: server, n: n, uuid: uuid, done: make(chan struct{}),
-		slots: make(chan struct{}, sh.opts.InFlight), waiting: make(map[uint64]chan extworker.MessageReply)}
+		slots: make(chan struct{}, sh.opts.InFlight), work: make(chan []byte), waiting: make(map[uint64]chan extworker.MessageReply)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.app = sh.native
 	if h.app == nil {
@@ -304,20 +308,68 @@ func (h *handler) receive(pull *zconn) error {
 	}
 }
 
-// dispatch starts the goroutine of one message; it returns false when the
-// handler is stopping. Parsing happens in the goroutine, so one handler
-// parses on every core.
+// dispatch hands one message to a request goroutine; it returns false when
+// the handler is stopping. Parsing happens there, so one handler parses on
+// every core. Request goroutines are kept (idle ones wait for the next
+// message, up to workerIdle): a fresh goroutine per message spent its time
+// growing its stack.
 func (h *handler) dispatch(frame []byte) bool {
 	select {
 	case h.slots <- struct{}{}:
 	case <-h.done:
 		return false
 	}
-	go func() {
-		defer func() { <-h.slots }()
-		h.handle(frame, h.publish)
-	}()
+	select {
+	case h.work <- frame: // an idle request goroutine takes it
+		return true
+	default:
+	}
+	for h.workers.Add(1) > int64(cap(h.slots)) {
+		// as many goroutines as slots, so one is about to wait for a
+		// message, unless it is ending after workerIdle: look again soon
+		h.workers.Add(-1)
+		t := time.NewTimer(time.Millisecond)
+		select {
+		case h.work <- frame:
+			t.Stop()
+			return true
+		case <-h.done:
+			t.Stop()
+			<-h.slots
+			return false
+		case <-t.C:
+		}
+	}
+	go h.worker(frame)
 	return true
+}
+
+// workerIdle is how long a request goroutine waits for another message
+// before it ends.
+const workerIdle = 10 * time.Second
+
+// worker serves frame, then every message dispatch hands it, until it has
+// waited workerIdle for one or the handler stops.
+func (h *handler) worker(frame []byte) {
+	defer h.workers.Add(-1)
+	var idle *time.Timer
+	for {
+		h.handle(frame, h.publish)
+		<-h.slots
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+			defer idle.Stop()
+		} else {
+			idle.Reset(workerIdle)
+		}
+		select {
+		case frame = <-h.work:
+		case <-idle.C:
+			return
+		case <-h.done:
+			return
+		}
+	}
 }
 
 // handle parses one message and serves it: control messages are handled
