@@ -21,11 +21,19 @@ type connKey struct {
 type connTable struct {
 	mu   sync.Mutex
 	seq  uint64
-	live map[connKey]map[uint64]context.CancelFunc
+	live map[connKey]connReqs
+}
+
+// connReqs are the requests in flight on one connection: usually one (a
+// keep-alive client waits for each answer), held without a map of its own.
+type connReqs struct {
+	tok    uint64 // 0: none
+	cancel context.CancelFunc
+	more   map[uint64]context.CancelFunc
 }
 
 func newConnTable() *connTable {
-	return &connTable{live: make(map[connKey]map[uint64]context.CancelFunc)}
+	return &connTable{live: make(map[connKey]connReqs)}
 }
 
 // add records a request and returns its token for remove.
@@ -33,34 +41,52 @@ func (t *connTable) add(k connKey, cancel context.CancelFunc) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
-	m := t.live[k]
-	if m == nil {
-		m = make(map[uint64]context.CancelFunc, 1)
-		t.live[k] = m
+	c := t.live[k]
+	if c.tok == 0 {
+		c.tok, c.cancel = t.seq, cancel
+	} else {
+		if c.more == nil {
+			c.more = make(map[uint64]context.CancelFunc, 1)
+		}
+		c.more[t.seq] = cancel
 	}
-	m[t.seq] = cancel
+	t.live[k] = c
 	return t.seq
 }
 
 func (t *connTable) remove(k connKey, tok uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if m := t.live[k]; m != nil {
-		delete(m, tok)
-		if len(m) == 0 {
-			delete(t.live, k)
-		}
+	c, ok := t.live[k]
+	if !ok {
+		return
 	}
+	if c.tok == tok {
+		c.tok, c.cancel = 0, nil
+	} else {
+		delete(c.more, tok)
+	}
+	if c.tok == 0 && len(c.more) == 0 {
+		delete(t.live, k)
+		return
+	}
+	t.live[k] = c
 }
 
 // disconnect cancels every request of a connection; it returns how many.
 func (t *connTable) disconnect(k connKey) int {
 	t.mu.Lock()
-	m := t.live[k]
+	c := t.live[k]
 	delete(t.live, k)
 	t.mu.Unlock()
-	for _, cancel := range m {
-		cancel()
+	n := 0
+	if c.tok != 0 {
+		c.cancel()
+		n++
 	}
-	return len(m)
+	for _, cancel := range c.more {
+		cancel()
+		n++
+	}
+	return n
 }
