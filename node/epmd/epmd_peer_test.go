@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 	"ergo.services/ergo/gen"
 
 	"imperial/node/epmd"
+	"imperial/rel/peers"
 )
 
 var (
@@ -37,31 +37,6 @@ func lookPeer(t *testing.T, name string) string {
 		t.Fatalf("%s not found: run rel/scripts/install-peers.sh", name)
 	}
 	return p
-}
-
-func waitFor(t testing.TB, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func ctx(t testing.TB) context.Context {
@@ -117,7 +92,7 @@ func startEpmd(t *testing.T, port int) func() {
 	t.Helper()
 	kill := startProc(t, []string{epmd.EnvPort + "=" + strconv.Itoa(port)},
 		"epmd", "-port", strconv.Itoa(port), "-address", "127.0.0.1")
-	waitFor(t, 10*time.Second, func() error {
+	peers.WaitFor(t, 10*time.Second, func() error {
 		_, _, err := epmd.Names(ctx(t), "127.0.0.1", port)
 		return err
 	})
@@ -167,7 +142,7 @@ func register(t *testing.T, r *epmd.Registrar, name gen.Atom, port int) error {
 
 // TestPeerRealEpmd: our client and Registrar against the Debian epmd.
 func TestPeerRealEpmd(t *testing.T) {
-	port := freePort(t)
+	port := peers.FreePort(t)
 	kill := startEpmd(t, port)
 
 	r := newReg(t, port, epmd.EmbeddedNever)
@@ -211,7 +186,7 @@ func TestPeerRealEpmd(t *testing.T) {
 	// epmd restarts: the registrar registers again on its own.
 	kill()
 	startEpmd(t, port)
-	waitFor(t, 20*time.Second, func() error {
+	peers.WaitFor(t, 20*time.Second, func() error {
 		if out := epmdNames(t, port); !strings.Contains(out, "name imp at port 40001\n") {
 			return fmt.Errorf("not re-registered:\n%s", out)
 		}
@@ -220,7 +195,7 @@ func TestPeerRealEpmd(t *testing.T) {
 
 	// Terminate unregisters.
 	r.Terminate()
-	waitFor(t, 10*time.Second, func() error {
+	peers.WaitFor(t, 10*time.Second, func() error {
 		if out := epmdNames(t, port); strings.Contains(out, "name imp ") {
 			return fmt.Errorf("still registered:\n%s", out)
 		}
@@ -231,16 +206,16 @@ func TestPeerRealEpmd(t *testing.T) {
 // TestPeerResolveRealErl: Resolve finds a real erl registered with the real
 // epmd.
 func TestPeerResolveRealErl(t *testing.T) {
-	port := freePort(t)
+	port := peers.FreePort(t)
 	startEpmd(t, port)
-	dist := freePort(t)
+	dist := peers.FreePort(t)
 	startProc(t, []string{epmd.EnvPort + "=" + strconv.Itoa(port)}, "erl",
 		"-noshell", "-name", "e@127.0.0.1", "-setcookie", "x", "-start_epmd", "false",
 		"-kernel", "inet_dist_listen_min", strconv.Itoa(dist), "inet_dist_listen_max", strconv.Itoa(dist))
 
 	r := newReg(t, port, epmd.EmbeddedNever)
 	var routes []gen.Route
-	waitFor(t, 30*time.Second, func() error {
+	peers.WaitFor(t, 30*time.Second, func() error {
 		var err error
 		routes, err = r.Resolve("e@127.0.0.1")
 		return err
@@ -259,7 +234,7 @@ func TestPeerResolveRealErl(t *testing.T) {
 // TestPeerErlWithEmbeddedEpmd: with only our embedded epmd on the port, real
 // erl nodes register, list, resolve, and see duplicates refused.
 func TestPeerErlWithEmbeddedEpmd(t *testing.T) {
-	port := freePort(t)
+	port := peers.FreePort(t)
 	env := []string{epmd.EnvPort + "=" + strconv.Itoa(port)}
 	r := newReg(t, port, epmd.EmbeddedAuto)
 	if err := register(t, r, "imp@127.0.0.1", 40100); err != nil {
@@ -290,7 +265,7 @@ func TestPeerErlWithEmbeddedEpmd(t *testing.T) {
 		t.Fatalf("erl could not look itself up:\n%s", out)
 	}
 	// erl unregistered at halt.
-	waitFor(t, 10*time.Second, func() error {
+	peers.WaitFor(t, 10*time.Second, func() error {
 		if _, err := epmd.PortPlease2(ctx(t), "127.0.0.1", port, "c"); !errors.Is(err, epmd.ErrNotRegistered) {
 			return fmt.Errorf("c still registered: %v", err)
 		}
@@ -311,10 +286,10 @@ func TestPeerErlWithEmbeddedEpmd(t *testing.T) {
 	}
 
 	// A long-running erl registered with us is resolvable by our Registrar.
-	dist := freePort(t)
+	dist := peers.FreePort(t)
 	startProc(t, env, "erl", "-noshell", "-name", "e@127.0.0.1", "-setcookie", "x", "-start_epmd", "false",
 		"-kernel", "inet_dist_listen_min", strconv.Itoa(dist), "inet_dist_listen_max", strconv.Itoa(dist))
-	waitFor(t, 30*time.Second, func() error {
+	peers.WaitFor(t, 30*time.Second, func() error {
 		routes, err := r.Resolve("e@127.0.0.1")
 		if err != nil {
 			return err

@@ -21,6 +21,7 @@ import (
 	"ergo.services/ergo/gen"
 
 	"imperial/node/handshake"
+	"imperial/rel/peers"
 )
 
 // These tests run a real OTP erl against Handshake. They start their own epmd on a free port (ERL_EPMD_PORT)
@@ -44,32 +45,6 @@ func lookPath(t *testing.T, prog string) string {
 	return p
 }
 
-// waitFor polls cond until it returns nil; it is the only place in these tests that sleeps.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startProcess starts cmd in its own process group and kills the group at cleanup.
 func startProcess(t *testing.T, cmd *exec.Cmd) {
 	t.Helper()
@@ -86,11 +61,11 @@ func startProcess(t *testing.T, cmd *exec.Cmd) {
 // startEpmd runs a private epmd and returns its port once it answers.
 func startEpmd(t *testing.T) int {
 	t.Helper()
-	port := freePort(t)
+	port := peers.FreePort(t)
 	cmd := exec.Command(lookPath(t, "epmd"), "-port", strconv.Itoa(port))
 	cmd.Env = append(cmd.Environ(), "ERL_EPMD_PORT="+strconv.Itoa(port))
 	startProcess(t, cmd)
-	waitFor(t, 5*time.Second, func() error {
+	peers.WaitFor(t, 5*time.Second, func() error {
 		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
 			c.Close()
@@ -300,7 +275,7 @@ func TestWeDialErl(t *testing.T) {
 	}
 	expect("ready")
 	var port int
-	waitFor(t, 10*time.Second, func() (err error) { port, err = portPlease2(epmdPort, "e"); return err })
+	peers.WaitFor(t, 10*time.Second, func() (err error) { port, err = portPlease2(epmdPort, "e"); return err })
 
 	node := peerNode{"imp@127.0.0.1", 0x7A000001}
 	for _, tc := range []struct {
