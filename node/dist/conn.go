@@ -19,9 +19,9 @@ import (
 
 // conn is one Erlang distribution connection: gen.Connection and gen.RemoteNode.
 //
-// Goroutines: the read loop runs in ergo's Serve goroutine; Join starts the ticker,
-// which Terminate stops. Frames are written by whichever goroutine sends them,
-// serialised by wmu so that they go out whole and in call order.
+// Goroutines: the read loop runs in ergo's Serve goroutine; Join starts the ticker
+// and the writer, which Terminate stops. Senders encode frames in their own
+// goroutine and queue them under wmu, so they go out whole and in call order.
 type conn struct {
 	opts Options
 	core gen.Core
@@ -46,15 +46,15 @@ type conn struct {
 	tail       []byte
 	joinedFlag atomic.Bool
 
-	// writer
-	wmu      sync.Mutex
-	wq       []byte
-	flushing bool
-	corked   bool
-	wclosed  bool
-	// wdeadlineSet is when the write deadline was last moved; only the
-	// goroutine that holds flushing touches it
-	wdeadlineSet time.Time
+	// writer (writer.go): senders append to wq under wmu; the writer goroutine
+	// encodes and writes it
+	wmu        sync.Mutex
+	wq         []outFrame
+	kick       chan struct{} // wakes the writer; capacity 1
+	kicked     bool          // a wake-up is pending
+	writerDone chan struct{}
+	corked     bool
+	wclosed    bool
 
 	framesIn, framesOut, bytesIn, bytesOut atomic.Uint64
 
@@ -81,6 +81,8 @@ func newConn(opts Options, core gen.Core, result gen.HandshakeResult, neg handsh
 		magic:        binary.BigEndian.Uint32(m[:]) | 1,
 		joined:       make(chan struct{}),
 		done:         make(chan struct{}),
+		kick:         make(chan struct{}, 1),
+		writerDone:   make(chan struct{}),
 	}
 	c.peerPID = gen.PID{Node: c.peer, ID: 0, Creation: c.peerCreation}
 	c.enc = etf.EncodeOptions{Hook: encodeHook}
@@ -108,6 +110,7 @@ func (c *conn) Join(nc net.Conn, _ string, _ gen.NetworkDial, tail []byte) error
 	c.tail = tail
 	close(c.joined)
 	go c.ticker()
+	go c.writer()
 	return nil
 }
 
@@ -115,93 +118,20 @@ func (c *conn) Join(nc net.Conn, _ string, _ gen.NetworkDial, tail []byte) error
 // it twice on the normal path, so it is idempotent.
 func (c *conn) Terminate(reason error) {
 	c.termOnce.Do(func() {
-		close(c.done)
 		c.wmu.Lock()
 		c.wclosed = true
 		c.wmu.Unlock()
+		close(c.done)
 		if c.joinedFlag.Load() {
 			<-c.joined
+			// what was queued before the end still goes out, if the peer
+			// takes it promptly
+			c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+			<-c.writerDone
 			c.nc.Close()
 		}
 		c.failPending()
 	})
-}
-
-// write sends one encoded frame. Concurrent writers queue behind the one that is
-// flushing, which writes everything queued in one syscall: order is call order.
-// While the read loop is corked (more input already buffered), frames queue too and
-// go out together when it uncorks.
-func (c *conn) write(frame []byte) error {
-	c.wmu.Lock()
-	if c.wclosed || !c.joinedFlag.Load() {
-		c.wmu.Unlock()
-		if !c.joinedFlag.Load() {
-			return ErrNotJoined
-		}
-		return gen.ErrNoConnection
-	}
-	if c.flushing || c.corked {
-		c.wq = append(c.wq, frame...)
-		c.wmu.Unlock()
-		return nil
-	}
-	c.flushing = true
-	c.wmu.Unlock()
-	return c.flush(frame)
-}
-
-// flush writes out, then whatever was queued meanwhile; the caller set flushing.
-func (c *conn) flush(out []byte) error {
-	for {
-		// a stuck peer must not hold writers forever; refresh the deadline only
-		// now and then, it costs a timer update
-		if now := time.Now(); now.Sub(c.wdeadlineSet) > c.opts.TickTime/8 {
-			c.nc.SetWriteDeadline(now.Add(c.opts.TickTime))
-			c.wdeadlineSet = now
-		}
-		n, err := c.nc.Write(out)
-		c.bytesOut.Add(uint64(n))
-		c.wmu.Lock()
-		if err != nil {
-			c.flushing = false
-			c.wclosed = true
-			c.wq = nil
-			c.wmu.Unlock()
-			c.nc.Close()
-			return fmt.Errorf("dist: write to %s: %w", c.peer, err)
-		}
-		if len(c.wq) == 0 || c.corked {
-			c.flushing = false
-			c.wmu.Unlock()
-			return nil
-		}
-		out = c.wq
-		c.wq = nil
-		c.wmu.Unlock()
-	}
-}
-
-// cork holds writes back while the read loop has more input buffered: the
-// answers to a burst of requests leave in one syscall.
-func (c *conn) cork() {
-	c.wmu.Lock()
-	c.corked = true
-	c.wmu.Unlock()
-}
-
-// uncork flushes what queued while corked.
-func (c *conn) uncork() {
-	c.wmu.Lock()
-	c.corked = false
-	if c.flushing || c.wclosed || len(c.wq) == 0 {
-		c.wmu.Unlock()
-		return
-	}
-	out := c.wq
-	c.wq = nil
-	c.flushing = true
-	c.wmu.Unlock()
-	c.flush(out)
 }
 
 // ticker keeps the connection alive and drops a silent peer (spec §2.7).

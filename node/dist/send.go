@@ -1,9 +1,6 @@
 package dist
 
 import (
-	"encoding/binary"
-	"fmt"
-	"sync"
 	"time"
 
 	"ergo.services/ergo/gen"
@@ -12,32 +9,11 @@ import (
 	"imperial/node/handshake"
 )
 
-var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// send encodes one control message (and payload) in the pass-through form, the only
-// form allowed when neither FRAGMENTS nor DIST_HDR_ATOM_CACHE is negotiated, and
-// we advertise neither (spec §4.2).
+// send queues one control message (and payload) for the writer, which encodes it
+// in the pass-through form: the only form allowed when neither FRAGMENTS nor
+// DIST_HDR_ATOM_CACHE is negotiated, and we advertise neither (spec §4.2).
 func (c *conn) send(ctl etf.Tuple, payload any, hasPayload bool) error {
-	bp := framePool.Get().(*[]byte)
-	buf := append((*bp)[:0], 0, 0, 0, 0, tagPassThrough, tagVersion)
-	buf, err := etf.AppendTerm(buf, ctl, c.enc)
-	if err == nil && hasPayload {
-		buf = append(buf, tagVersion)
-		buf, err = etf.AppendTerm(buf, payload, c.enc)
-	}
-	if err == nil && len(buf)-4 > c.opts.MaxMessageSize {
-		err = fmt.Errorf("%w: %d > %d", ErrFrameTooLarge, len(buf)-4, c.opts.MaxMessageSize)
-	}
-	if err == nil {
-		binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
-		c.framesOut.Add(1)
-		err = c.write(buf)
-	}
-	if cap(buf) <= 64<<10 {
-		*bp = buf
-		framePool.Put(bp)
-	}
-	return err
+	return c.queue(outFrame{ctl: ctl, payload: payload, hasPayload: hasPayload})
 }
 
 func (c *conn) sendMessage(from gen.PID, to gen.PID, msg any) error {

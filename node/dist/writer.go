@@ -1,0 +1,160 @@
+package dist
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"ergo.services/ergo/gen"
+
+	"imperial/node/etf"
+)
+
+// outFrame is one queued frame: a raw one (a tick) or a control message with an
+// optional payload, encoded by the writer.
+type outFrame struct {
+	raw        []byte
+	ctl        etf.Tuple
+	payload    any
+	hasPayload bool
+}
+
+// maxSpareWrite bounds the write buffer kept between rounds.
+const maxSpareWrite = 1 << 20
+
+// write queues a raw, already framed message.
+func (c *conn) write(raw []byte) error { return c.queue(outFrame{raw: raw}) }
+
+// queue hands one frame to the writer goroutine. Frames leave in call order, and
+// whatever is queued by the time the writer runs leaves in one syscall, as erts
+// batches a dist entry's output queue. Encoding happens on the writer too: the
+// goroutine ergo starts for each actor activation then never grows its stack for
+// the encoder. Like ergo's local delivery, a sender must not mutate a value it
+// has sent. While the read loop is corked (more input already buffered) the
+// writer is not woken: the answers to a burst go out together when it uncorks.
+func (c *conn) queue(f outFrame) error {
+	c.wmu.Lock()
+	if c.wclosed || !c.joinedFlag.Load() {
+		c.wmu.Unlock()
+		if !c.joinedFlag.Load() {
+			return ErrNotJoined
+		}
+		return gen.ErrNoConnection
+	}
+	c.wq = append(c.wq, f)
+	c.framesOut.Add(1)
+	c.kickLocked()
+	c.wmu.Unlock()
+	return nil
+}
+
+// kickLocked wakes the writer unless it is already awake or the read loop holds
+// output back; the caller holds wmu.
+func (c *conn) kickLocked() {
+	if c.kicked || c.corked || len(c.wq) == 0 {
+		return
+	}
+	c.kicked = true
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// cork holds the writer back while the read loop has more input buffered.
+func (c *conn) cork() {
+	c.wmu.Lock()
+	c.corked = true
+	c.wmu.Unlock()
+}
+
+// uncork lets the writer send what queued while corked.
+func (c *conn) uncork() {
+	c.wmu.Lock()
+	c.corked = false
+	c.kickLocked()
+	c.wmu.Unlock()
+}
+
+// writer owns the socket's write side: it swaps the queue out under wmu, then
+// encodes and writes it without the lock, so senders never wait on the peer.
+func (c *conn) writer() {
+	defer close(c.writerDone)
+	var spare []outFrame
+	var buf []byte
+	var deadlineSet time.Time
+	last := false
+	for !last {
+		select {
+		case <-c.done:
+			last = true // one more round: what was queued before Terminate
+			deadlineSet = time.Now()
+		case <-c.kick:
+		}
+		c.wmu.Lock()
+		batch := c.wq
+		c.wq = spare[:0]
+		c.kicked = false
+		c.wmu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		buf = buf[:0]
+		for i := range batch {
+			buf = c.appendFrame(buf, &batch[i])
+			batch[i] = outFrame{} // let the values go
+		}
+		spare = batch
+		if len(buf) == 0 {
+			continue
+		}
+		// a stuck peer must not hold the queue forever; refresh the deadline only
+		// now and then, it costs a timer update
+		if now := time.Now(); now.Sub(deadlineSet) > c.opts.TickTime/8 {
+			c.nc.SetWriteDeadline(now.Add(c.opts.TickTime))
+			deadlineSet = now
+		}
+		n, err := c.nc.Write(buf)
+		c.bytesOut.Add(uint64(n))
+		if err != nil {
+			if !last {
+				c.log.Warning("dist: write to %s: %s", c.peer, err)
+			}
+			c.wmu.Lock()
+			c.wclosed = true
+			c.wq = nil
+			c.wmu.Unlock()
+			c.nc.Close()
+			return
+		}
+		// keep the buffer for the next round unless one huge frame grew it
+		if cap(buf) > maxSpareWrite {
+			buf = nil
+		}
+	}
+}
+
+// appendFrame encodes f behind buf as a length-prefixed pass-through frame. A
+// message that cannot be encoded, or is over MaxMessageSize, is logged and left
+// out: the peer never sees half a frame.
+func (c *conn) appendFrame(buf []byte, f *outFrame) []byte {
+	if f.raw != nil {
+		return append(buf, f.raw...)
+	}
+	start := len(buf)
+	buf = append(buf, 0, 0, 0, 0, tagPassThrough, tagVersion)
+	buf, err := etf.AppendTerm(buf, f.ctl, c.enc)
+	if err == nil && f.hasPayload {
+		buf = append(buf, tagVersion)
+		buf, err = etf.AppendTerm(buf, f.payload, c.enc)
+	}
+	if size := len(buf) - start - 4; err == nil && size > c.opts.MaxMessageSize {
+		err = fmt.Errorf("%w: %d > %d", ErrFrameTooLarge, size, c.opts.MaxMessageSize)
+	}
+	if err != nil {
+		c.log.Error("dist: message to %s dropped: %s (control %v)", c.peer, err, f.ctl)
+		return buf[:start]
+	}
+	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
+	return buf
+}
