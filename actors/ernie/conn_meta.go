@@ -1,25 +1,28 @@
 package ernie
 
-// One client connection: a meta process per accepted socket.
+// One client connection at a time, served by a goroutine of the listener
+// meta (listener_meta.go), which keeps the goroutine for the next one.
 //
-// Accepts  extworker.MessageReply (the answer to this connection's external
-//          call), messageAdminReply (from ernie_server).
+// Accepts  on its channels: extworker.MessageReply (the answer to its
+//          external call, sent by the pool's worker), messageAdminReply
+//          (from ernie_server).
 // Replies  on the socket: {reply, …}, {noreply}, {error, …}.
-// Sends    extworker.MessageRequest to a pool (calls: ReplyTo this meta;
-//          casts: ReplyTo ernie_server), messageAdmin to ernie_server,
-//          messageAccess to the access-log meta.
-// Owns     the socket (read loop in Start, which also writes the replies,
-//          one request at a time so replies keep request order), and the
-//          goroutines running native casts (at most maxCasts).
+// Sends    (through the listener meta) extworker.MessageRequest to a pool
+//          (calls: ReplyTo its reply channel; casts: ReplyTo ernie_server),
+//          messageAdmin to ernie_server, messageAccess to the access-log
+//          meta.
+// Owns     the socket while serving it (the read loop in serve also writes
+//          the replies, one request at a time so replies keep request
+//          order), and the goroutines running native casts (at most
+//          maxCasts; the listener waits for them when it stops).
 
 import (
 	"bufio"
-	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,21 +42,24 @@ const (
 	// maxCasts bounds the native casts one connection runs concurrently;
 	// beyond it a cast runs before the next request is read.
 	maxCasts = 64
-	// connInbox bounds the replies waiting for the read loop.
+	// connInbox bounds the replies waiting for a connection goroutine.
 	connInbox = 8
+	// readBuffer is a connection goroutine's read buffer.
+	readBuffer = 16 << 10
+	// maxCopiedReply: a longer reply is written with writev rather than
+	// copied behind its header.
+	maxCopiedReply = 16 << 10
 )
 
 // counters are shared by ernie_server (reads them for stats and halt) and
-// its connection metas (increment them); atomics only.
+// its connection goroutines (increment them); atomics only.
 type counters struct {
 	total, completed atomic.Uint64
 	conns            atomic.Int64 // open connections
 }
 
-// connOptions is fixed before the meta is spawned.
+// connOptions is fixed before the listener meta is spawned.
 type connOptions struct {
-	conn         net.Conn
-	accepted     time.Time
 	d            *Dispatcher
 	counters     *counters
 	server       gen.PID   // ernie_server: admin calls and cast completions
@@ -65,58 +71,71 @@ type connOptions struct {
 	writeTimeout time.Duration
 }
 
-type connMeta struct {
-	gen.MetaProcess
-	o connOptions
+// connServer serves connections one after the other, on one goroutine of
+// the listener meta; everything in it belongs to that goroutine, except
+// the channels, which the pools and ernie_server send replies on.
+type connServer struct {
+	l *listenerMeta
+	o *connOptions
 
-	inbox     chan any
-	done      chan struct{}
-	closeOnce sync.Once
-	casts     chan struct{}
+	replies chan extworker.MessageReply
+	replyTo any // replies as a chan<- extworker.MessageReply, for MessageRequest.ReplyTo
+	admin   chan messageAdminReply
+	casts   chan struct{}
 
-	// Start goroutine only.
-	seq uint64
-	br  *bufio.Reader
+	seq      uint64 // request ids, unique across the connections served
+	conn     net.Conn
+	br       *bufio.Reader
+	wbuf     []byte
+	deadline time.Time // when the write deadline was last set
 }
 
-func newConnMeta(o connOptions) *connMeta {
-	return &connMeta{o: o, inbox: make(chan any, connInbox), done: make(chan struct{}), casts: make(chan struct{}, maxCasts)}
+func newConnServer(l *listenerMeta) *connServer {
+	c := &connServer{l: l, o: &l.conn, replies: make(chan extworker.MessageReply, connInbox),
+		admin: make(chan messageAdminReply, 1), casts: make(chan struct{}, maxCasts),
+		br: bufio.NewReaderSize(nil, readBuffer)}
+	c.replyTo = (chan<- extworker.MessageReply)(c.replies)
+	return c
 }
 
-func (c *connMeta) Init(process gen.MetaProcess) error {
-	c.MetaProcess = process
-	c.br = bufio.NewReaderSize(c.o.conn, 16<<10)
-	return nil
-}
-
-func (c *connMeta) Start() error {
-	defer c.close()
-	accepted := c.o.accepted
+// serve serves one connection until it closes or breaks the protocol.
+func (c *connServer) serve(conn net.Conn, accepted time.Time) {
+	defer c.o.counters.conns.Add(-1)
+	if !c.l.track(conn) {
+		conn.Close()
+		return
+	}
+	c.conn, c.deadline = conn, time.Time{}
+	c.br.Reset(conn)
 	for {
 		prio, act, raw, err := c.readRequest(&accepted)
 		if err != nil {
-			return nil // the connection is done; any error reply was sent
+			break // the connection is done; any error reply was sent
 		}
-		if err := c.serve(accepted, prio, act, raw); err != nil {
-			return nil
+		if err := c.serveRequest(accepted, prio, act, raw); err != nil {
+			break
 		}
 		accepted = time.Time{}
 	}
+	c.l.untrack(conn)
+	conn.Close()
+	c.br.Reset(nil)
+	c.conn = nil
 }
 
 // readRequest reads infos up to one action. *accepted is set when the first
 // packet arrives, unless it is already set (the connection's first request
 // counts from the accept, as in Ernie).
-func (c *connMeta) readRequest(accepted *time.Time) (ernie.Priority, ernie.Action, []byte, error) {
+func (c *connServer) readRequest(accepted *time.Time) (ernie.Priority, ernie.Action, []byte, error) {
 	prio := ernie.High
 	for infos := 0; ; infos++ {
 		if c.o.idleTimeout > 0 {
-			c.o.conn.SetReadDeadline(time.Now().Add(c.o.idleTimeout))
+			c.conn.SetReadDeadline(time.Now().Add(c.o.idleTimeout))
 		}
 		p, err := berp.ReadPacket(c.br, c.o.maxPacket)
 		if err != nil {
 			if errors.Is(err, berp.ErrTooLarge) {
-				c.Log().Warning("ernie: %s: %v", c.o.conn.RemoteAddr(), err)
+				c.l.Log().Warning("ernie: %s: %v", c.conn.RemoteAddr(), err)
 				c.write(ernie.EncodeError(ernie.ProtocolError(ernie.CodeNoHeader, err.Error())))
 			}
 			return prio, ernie.Action{}, nil, err
@@ -132,7 +151,7 @@ func (c *connMeta) readRequest(accepted *time.Time) (ernie.Priority, ernie.Actio
 			} else {
 				reply = ernie.ErrorReply(err, "", "")
 			}
-			c.Log().Info("ernie: %s: %v", c.o.conn.RemoteAddr(), err)
+			c.l.Log().Info("ernie: %s: %v", c.conn.RemoteAddr(), err)
 			c.write(ernie.EncodeError(reply))
 			return prio, ernie.Action{}, nil, err
 		}
@@ -149,13 +168,14 @@ func (c *connMeta) readRequest(accepted *time.Time) (ernie.Priority, ernie.Actio
 	}
 }
 
-// serve answers one request; an error means the connection must close.
-func (c *connMeta) serve(accepted time.Time, prio ernie.Priority, act ernie.Action, raw []byte) error {
+// serveRequest answers one request; an error means the connection must
+// close.
+func (c *connServer) serveRequest(accepted time.Time, prio ernie.Priority, act ernie.Action, raw []byte) error {
 	if act.Module == ernie.AdminModule {
 		if act.Kind == bert.Cast {
 			return c.write(noReply)
 		}
-		return c.admin(act.Function)
+		return c.adminCall(act.Function)
 	}
 	if act.Kind == bert.Cast {
 		if err := c.write(noReply); err != nil {
@@ -165,7 +185,7 @@ func (c *connMeta) serve(accepted time.Time, prio ernie.Priority, act ernie.Acti
 		return nil
 	}
 
-	ctx, cancel := c.o.d.context()
+	ctx, cancel := c.o.d.context(c.l.ctx)
 	defer cancel()
 	goArgs := &lazyArgs{raw: act.Args}
 	h, err := c.o.d.route(ctx, act.Module, act.Function, act.Args, goArgs)
@@ -196,17 +216,16 @@ func (c *connMeta) serve(accepted time.Time, prio ernie.Priority, act ernie.Acti
 	c.seq++
 	id := c.seq
 	sent := time.Now()
-	req := extworker.MessageRequest{ID: id, ReplyTo: c.ID(), Payload: raw, Priority: extworker.Priority(prio)}
-	if err := c.Send(PoolName(h.Module()), req); err != nil {
+	req := extworker.MessageRequest{ID: id, ReplyTo: c.replyTo, Payload: raw, Priority: extworker.Priority(prio)}
+	if err := c.l.Send(c.o.d.poolName(h.Module()), req); err != nil {
 		c.o.counters.completed.Add(1)
 		return c.write(ernie.EncodeError(ernie.ServerError(ernie.CodeUndesignated, "Server busy: "+err.Error())))
 	}
-	m, ok := c.wait(func(m any) bool { r, ok := m.(extworker.MessageReply); return ok && r.ID == id })
+	r, ok := c.waitReply(id)
 	if !ok {
 		c.o.counters.completed.Add(1)
-		return errors.New("connection closed")
+		return errors.New("listener stopped")
 	}
-	r := m.(extworker.MessageReply)
 	dispatched := sent.Add(r.Queued)
 	entry.QueueHigh, entry.QueueLow = r.QueueHigh, r.QueueLow
 	var werr error
@@ -224,10 +243,11 @@ func (c *connMeta) serve(accepted time.Time, prio ernie.Priority, act ernie.Acti
 }
 
 // cast runs a cast after {noreply} went out: natives in a goroutine of
-// this connection, externals through the pool with ernie_server as
-// ReplyTo. Errors are dropped, as Ernie drops them.
-func (c *connMeta) cast(accepted time.Time, prio ernie.Priority, act ernie.Action, raw []byte) {
-	ctx, cancel := c.o.d.context()
+// the listener (at most maxCasts per connection goroutine, beyond that
+// before the next request is read), externals through the pool with
+// ernie_server as ReplyTo. Errors are dropped, as Ernie drops them.
+func (c *connServer) cast(accepted time.Time, prio ernie.Priority, act ernie.Action, raw []byte) {
+	ctx, cancel := c.o.d.context(c.l.ctx)
 	goArgs := &lazyArgs{raw: act.Args}
 	h, err := c.o.d.route(ctx, act.Module, act.Function, act.Args, goArgs)
 	if err != nil {
@@ -242,7 +262,7 @@ func (c *connMeta) cast(accepted time.Time, prio ernie.Priority, act ernie.Actio
 		entry.Wait = time.Since(accepted)
 		req := extworker.MessageRequest{ReplyTo: c.o.server, Payload: raw, Priority: extworker.Priority(prio),
 			Tag: castTag{entry: entry, log: c.o.logOn}}
-		if err := c.Send(PoolName(h.Module()), req); err != nil {
+		if err := c.l.Send(c.o.d.poolName(h.Module()), req); err != nil {
 			c.o.counters.completed.Add(1)
 		}
 		return
@@ -258,7 +278,9 @@ func (c *connMeta) cast(accepted time.Time, prio ernie.Priority, act ernie.Actio
 	}
 	select {
 	case c.casts <- struct{}{}:
+		c.l.wg.Add(1)
 		go func() {
+			defer c.l.wg.Done()
 			defer func() { <-c.casts }()
 			run()
 		}()
@@ -267,58 +289,78 @@ func (c *connMeta) cast(accepted time.Time, prio ernie.Priority, act ernie.Actio
 	}
 }
 
-// admin asks ernie_server to run an '__admin__' function.
-func (c *connMeta) admin(fun string) error {
+// adminCall asks ernie_server to run an '__admin__' function.
+func (c *connServer) adminCall(fun string) error {
 	a := ernie.ParseAdmin(fun)
 	if a == ernie.AdminUnknown {
 		return c.write(encodeReply([]byte(ernie.ReplyUnsupported)))
 	}
 	c.seq++
 	id := c.seq
-	if err := c.Send(c.o.server, messageAdmin{admin: a, id: id, replyTo: c.ID()}); err != nil {
+	if err := c.l.Send(c.o.server, messageAdmin{admin: a, id: id, reply: c.admin}); err != nil {
 		return c.write(ernie.EncodeError(ernie.ServerError(ernie.CodeUndesignated, "Server busy: "+err.Error())))
 	}
-	m, ok := c.wait(func(m any) bool { r, ok := m.(messageAdminReply); return ok && r.id == id })
-	if !ok {
-		return errors.New("connection closed")
+	var text string
+	for {
+		select {
+		case r := <-c.admin:
+			if r.id != id {
+				continue // a late answer to a connection served before
+			}
+			text = r.text
+		case <-c.l.stop:
+			return errors.New("listener stopped")
+		}
+		break
 	}
-	err := c.write(encodeReply([]byte(m.(messageAdminReply).text)))
+	err := c.write(encodeReply([]byte(text)))
 	if a == ernie.AdminHalt {
 		c.o.counters.completed.Add(1) // ernie_server counted it in flight
 	}
 	return err
 }
 
-// wait returns the first inbox message match accepts, or false once the
-// connection is terminated. Other messages (late replies) are dropped.
-func (c *connMeta) wait(match func(any) bool) (any, bool) {
+// waitReply returns the pool's reply to request id, or false once the
+// listener stops. Replies to other ids (late ones, for a connection served
+// before) are dropped.
+func (c *connServer) waitReply(id uint64) (extworker.MessageReply, bool) {
 	for {
 		select {
-		case m := <-c.inbox:
-			if match(m) {
-				return m, true
+		case r := <-c.replies:
+			if r.ID == id {
+				return r, true
 			}
-		case <-c.done:
-			return nil, false
+		case <-c.l.stop:
+			return extworker.MessageReply{}, false
 		}
 	}
 }
 
-// write sends one packet: header and body in one writev.
-func (c *connMeta) write(body []byte) error {
-	if c.o.writeTimeout > 0 {
-		c.o.conn.SetWriteDeadline(time.Now().Add(c.o.writeTimeout))
+// write sends one packet. A small one is copied behind its header and
+// written with one write; a large one goes out with writev. The write
+// deadline is moved only when a quarter of WriteTimeout has passed since it
+// was last set (moving it costs a timer update), so a reply gets between
+// 3/4 of WriteTimeout and all of it.
+func (c *connServer) write(body []byte) error {
+	if now := time.Now(); now.Sub(c.deadline) > c.o.writeTimeout/4 {
+		c.conn.SetWriteDeadline(now.Add(c.o.writeTimeout))
+		c.deadline = now
 	}
 	var hdr [berp.HeaderSize]byte
-	hdr[0], hdr[1], hdr[2], hdr[3] = byte(len(body)>>24), byte(len(body)>>16), byte(len(body)>>8), byte(len(body))
-	bufs := net.Buffers{hdr[:], body}
-	_, err := bufs.WriteTo(c.o.conn)
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(body)))
+	if len(body) > maxCopiedReply {
+		bufs := net.Buffers{hdr[:], body}
+		_, err := bufs.WriteTo(c.conn)
+		return err
+	}
+	c.wbuf = append(append(c.wbuf[:0], hdr[:]...), body...)
+	_, err := c.conn.Write(c.wbuf)
 	return err
 }
 
 // logWriteError turns a failed reply write into an ERR line, as Ernie logs
 // a client that went away before its reply.
-func (c *connMeta) logWriteError(e *accesslog.Entry, err error) {
+func (c *connServer) logWriteError(e *accesslog.Entry, err error) {
 	if err == nil {
 		return
 	}
@@ -335,37 +377,8 @@ func (c *connMeta) logWriteError(e *accesslog.Entry, err error) {
 	}
 }
 
-func (c *connMeta) log(e accesslog.Entry) {
+func (c *connServer) log(e accesslog.Entry) {
 	if c.o.logOn {
-		c.Send(c.o.logTo, messageAccess{entry: e})
+		c.l.Send(c.o.logTo, messageAccess{entry: e})
 	}
 }
-
-func (c *connMeta) HandleMessage(from gen.PID, message any) error {
-	select {
-	case c.inbox <- message:
-	default:
-		c.Log().Warning("ernie: connection %s: inbox full, dropped %T", c.o.conn.RemoteAddr(), message)
-	}
-	return nil
-}
-
-func (c *connMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
-	return gen.ErrUnsupported, nil
-}
-
-func (c *connMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
-	return map[string]string{"remote": c.o.conn.RemoteAddr().String()}
-}
-
-func (c *connMeta) Terminate(reason error) { c.close() }
-
-func (c *connMeta) close() {
-	c.closeOnce.Do(func() {
-		close(c.done)
-		c.o.conn.Close()
-		c.o.counters.conns.Add(-1)
-	})
-}
-
-var _ context.Context // context is used through Dispatcher

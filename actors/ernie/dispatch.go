@@ -28,17 +28,39 @@ type Dispatcher struct {
 	peer        gen.Atom
 	rpc         ErlangRPC
 	callTimeout time.Duration
+	pools       map[string]gen.Atom // external module → its pool's name
+}
+
+// newDispatcher builds the dispatcher of router.
+func newDispatcher(router *ernie.Router, peer gen.Atom, rpc ErlangRPC, callTimeout time.Duration) *Dispatcher {
+	d := &Dispatcher{router: router, peer: peer, rpc: rpc, callTimeout: callTimeout, pools: map[string]gen.Atom{}}
+	for _, h := range router.Handlers() {
+		if h.Kind == ernie.External {
+			d.pools[h.Module()] = PoolName(h.Module())
+		}
+	}
+	return d
+}
+
+// poolName names the pool of an external module without building the
+// name on every request.
+func (d *Dispatcher) poolName(module string) gen.Atom {
+	if a, ok := d.pools[module]; ok {
+		return a
+	}
+	return PoolName(module)
 }
 
 // Router returns the router.
 func (d *Dispatcher) Router() *ernie.Router { return d.router }
 
-// context bounds a native call by the call timeout, if any.
-func (d *Dispatcher) context() (context.Context, context.CancelFunc) {
+// context bounds a native call by the call timeout, if any, within
+// parent (which ends when the listener stops).
+func (d *Dispatcher) context(parent context.Context) (context.Context, context.CancelFunc) {
 	if d.callTimeout > 0 {
-		return context.WithTimeout(context.Background(), d.callTimeout)
+		return context.WithTimeout(parent, d.callTimeout)
 	}
-	return context.WithCancel(context.Background())
+	return parent, func() {}
 }
 
 // route picks the handler of a request; goArgs converts the arguments for

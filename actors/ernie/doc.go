@@ -11,18 +11,19 @@
 //	    ├── ernie_pool_<module>  one extworker pool per external entry
 //	    │   └── worker metas     {command, C}, {count, N}: fd 3/4 {packet,4}
 //	    └── ernie_server         binds the port; once the BEAM peer is ready:
-//	        ├── listener meta    accepts, one conn meta per connection
-//	        ├── conn metas       read, decode, route and run each request
+//	        ├── listener meta    accepts; its connection goroutines read,
+//	        │                    decode, route and run each request
 //	        └── access-log meta  writes -a lines, reopens a moved file
 //
-// Actors decide, meta processes carry bytes: a connection's meta process
+// Actors decide, meta processes carry bytes: a connection's goroutine
 // reads packets, decodes them, routes them with the immutable ernie.Router
 // and runs native Go functions and native Erlang calls (an erpc call to the
-// BEAM peer) itself; external requests go to the module's pool, which
-// answers the connection directly. So a native call never waits behind an
-// external one, an external request waits only for its own module's
-// workers (high before low), several requests may share a connection, and
-// undecodable input gets a protocol error reply and a close.
+// BEAM peer) itself; external requests go to the module's pool, whose
+// worker puts the reply on the connection's channel. So a native call
+// never waits behind an external one, an external request waits only for
+// its own module's workers (high before low), several requests may share a
+// connection, and undecodable input gets a protocol error reply and a
+// close.
 //
 // Differences from Ernie, on purpose: error replies use the spec's codes
 // (server 1 no such module, 2 no such function; protocol 1 header, 2 data)

@@ -53,11 +53,12 @@ type messageServe struct{}
 // messageBeamTimeout: the BEAM peer did not become ready in time.
 type messageBeamTimeout struct{}
 
-// messageAdmin is an '__admin__' call read by a conn meta.
+// messageAdmin is an '__admin__' call read by a connection; the answer
+// goes on reply, which has room for it.
 type messageAdmin struct {
-	admin   ernie.Admin
-	id      uint64
-	replyTo gen.Alias
+	admin ernie.Admin
+	id    uint64
+	reply chan<- messageAdminReply
 }
 
 // messageAdminReply answers messageAdmin.

@@ -3,7 +3,7 @@ package ernie
 // ernie_server: the listener's owner, the counters, the admin calls.
 //
 // Accepts  messageServe (from itself), MessageBeamReady (from ernie_beam),
-//          messageBeamTimeout, messageAdmin (from conn metas) →
+//          messageBeamTimeout, messageAdmin (from connections) →
 //          messageAdminReply, extworker.MessageReply of external casts (counts
 //          and logs their completion), messageHaltCheck;
 //          Call RequestDispatcher → ResponseDispatcher.
@@ -191,7 +191,7 @@ func (s *server) serve(exports map[string][]ernie.FunArity, peer gen.Atom) error
 	if err != nil {
 		return err
 	}
-	s.d = &Dispatcher{router: router, peer: peer, rpc: s.opts.ErlangRPC, callTimeout: s.opts.CallTimeout}
+	s.d = newDispatcher(router, peer, s.opts.ErlangRPC, s.opts.CallTimeout)
 	tmpl := connOptions{d: s.d, counters: s.counters, server: s.PID(), maxPacket: s.opts.MaxPacket,
 		limits: s.opts.Limits, idleTimeout: s.opts.IdleTimeout, writeTimeout: s.opts.WriteTimeout}
 	if tmpl.maxPacket == 0 {
@@ -250,7 +250,10 @@ func (s *server) admin(m messageAdmin) {
 	default:
 		text = ernie.ReplyUnsupported
 	}
-	s.SendAlias(m.replyTo, messageAdminReply{id: m.id, text: text})
+	select {
+	case m.reply <- messageAdminReply{id: m.id, text: text}:
+	default: // the connection went away and a later one filled its channel
+	}
 	if m.admin == ernie.AdminHalt && !s.halting {
 		s.halting = true
 		s.Log().Info("ernie: halting: no new connections; waiting for %d requests",

@@ -16,7 +16,9 @@
 //     answers with exactly one MessageReply{ID, ...} sent to ReplyTo (a
 //     gen.PID, gen.Alias — a meta process can be a requester — or a name),
 //     carrying the worker's reply bytes or an error. A zero ReplyTo
-//     (nil) means nobody wants the reply.
+//     (nil) means nobody wants the reply. ReplyTo may also be a channel
+//     of MessageReply with room for the reply: the worker's reader then
+//     puts it there directly (no mailbox, no goroutine start).
 //   - Or Call with RequestRun{Payload, Priority} from a process: the
 //     response is ResponseRun{Reply} (use the ergo Call timeout generously,
 //     the request may wait in the queue).

@@ -44,9 +44,15 @@ const (
 // MessageRequest asks the pool to run Payload on a worker. The pool sends
 // exactly one MessageReply with the same ID to ReplyTo (unless ReplyTo is
 // nil). Payload belongs to the pool once sent.
+//
+// ReplyTo may also be a channel (chan<- MessageReply or chan
+// MessageReply): the reply is then put on it directly by the goroutine
+// that has it, skipping a mailbox and the goroutine ergo starts to drain
+// one. The channel must have room: the pool never blocks on it, and drops
+// (and logs) a reply that does not fit.
 type MessageRequest struct {
 	ID       uint64
-	ReplyTo  any // gen.PID, gen.Alias, gen.Atom, gen.ProcessID or nil
+	ReplyTo  any // gen.PID, gen.Alias, gen.Atom, gen.ProcessID, a channel (above) or nil
 	Payload  []byte
 	Priority Priority
 	// Tag is returned unchanged in the reply (the requester's context).

@@ -438,7 +438,29 @@ func (p *pool) fail(j *job, err error) {
 		return
 	}
 	if j.req.ReplyTo != nil {
-		p.Send(j.req.ReplyTo, r)
+		deliver(p, j.req.ReplyTo, r)
+	}
+}
+
+// deliver sends r to a MessageRequest's ReplyTo: on a channel directly,
+// otherwise through sender.
+func deliver(sender interface{ Send(to, message any) error }, to any, r MessageReply) {
+	var ch chan<- MessageReply
+	switch c := to.(type) {
+	case chan<- MessageReply:
+		ch = c
+	case chan MessageReply:
+		ch = c
+	default:
+		sender.Send(to, r)
+		return
+	}
+	select {
+	case ch <- r:
+	default:
+		if l, ok := sender.(interface{ Log() gen.Log }); ok {
+			l.Log().Warning("extworker: reply channel full, reply %d dropped", r.ID)
+		}
 	}
 }
 

@@ -126,7 +126,7 @@ func (w *workerMeta) readLoop() error {
 			return fmt.Errorf("%w (%d bytes)", ErrUnexpectedReply, len(body))
 		}
 		if j.replyTo != nil {
-			w.Send(j.replyTo, MessageReply{ID: j.id, Payload: body, Worker: int(w.pid.Load()),
+			deliver(w, j.replyTo, MessageReply{ID: j.id, Payload: body, Worker: int(w.pid.Load()),
 				Queued: j.queued, Ran: time.Since(j.dispatched), QueueHigh: j.qh, QueueLow: j.ql, Tag: j.tag})
 		}
 		w.Send(w.Parent(), messageIdle{alias: w.ID(), seq: j.seq})
