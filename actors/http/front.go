@@ -30,12 +30,15 @@ const (
 
 // Options configure an HTTP front.
 type Options struct {
-	Listen       []string      // --http addresses
-	Subscription any           // the subscription server; nil means subscription.Name
-	Timeout      time.Duration // connect and idle read/write towards nodes; 0 means DefaultTimeout
-	KeepAlive    time.Duration // idle client connection; 0 means DefaultKeepAlive, <0 disables keep-alive
-	Retries      int
-	MaxBody      int64 // chunked request bodies; 0 means DefaultMaxBody
+	Listen       []string // --http addresses
+	Subscription any      // the subscription server; nil means subscription.Name
+	// Table is the subscription server's table when it runs on this node
+	// (subscription.Options.Table): sessions pick nodes in it directly.
+	Table     *subscription.Shared
+	Timeout   time.Duration // connect and idle read/write towards nodes; 0 means DefaultTimeout
+	KeepAlive time.Duration // idle client connection; 0 means DefaultKeepAlive, <0 disables keep-alive
+	Retries   int
+	MaxBody   int64 // chunked request bodies; 0 means DefaultMaxBody
 }
 
 var _ act.ActorBehavior = (*front)(nil)
@@ -79,7 +82,8 @@ func (f *front) Init(args ...any) error {
 		opts.MaxBody = DefaultMaxBody
 	}
 	sh := &shared{
-		client:    subscription.Client{Server: opts.Subscription, Timeout: opts.Timeout, Retries: opts.Retries},
+		client: subscription.Client{Server: opts.Subscription, Timeout: opts.Timeout, Retries: opts.Retries,
+			Table: opts.Table},
 		timeout:   opts.Timeout,
 		keepAlive: opts.KeepAlive,
 		maxBody:   opts.MaxBody,

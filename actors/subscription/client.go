@@ -32,6 +32,9 @@ type Client struct {
 	Server  any           // the server: Name, or a gen.ProcessID
 	Timeout time.Duration // for the server's answer and for each connect
 	Retries int           // connect attempts after the first; 0 means DefaultRetries, <0 none
+	// Table, when set, is the server's table on this node (Options.Table):
+	// picks and releases use it in place instead of messages.
+	Table *Shared
 }
 
 // Picker is what a router session (a meta process) uses to reach a node
@@ -64,7 +67,7 @@ func NewPicker(c Client) *Picker {
 func (p *Picker) Connect(mp gen.MetaProcess, key string, first func(MessageNode) []byte) (NodeConn, MessageNode, error) {
 	pick := MessagePick{Key: key, Reply: p.replies}
 	for attempt := 0; ; attempt++ {
-		node, err := p.ask(mp, pick)
+		node, err := p.pick(mp, pick)
 		if err != nil {
 			return nil, MessageNode{}, err
 		}
@@ -85,11 +88,28 @@ func (p *Picker) Connect(mp gen.MetaProcess, key string, first func(MessageNode)
 		mp.Log().Error("[uwsgi-fastrouter] unable to connect() to node \"%s\" (%d retries): %s",
 			node.Address, attempt, cause(err))
 		if attempt >= p.c.Retries {
-			_ = mp.Send(p.c.Server, MessageDone{Key: node.Key, Address: node.Address, Failed: true})
+			if p.c.Table != nil {
+				p.c.Table.Release(node.Key, node.Address, 0, 0, true)
+			} else {
+				_ = mp.Send(p.c.Server, MessageDone{Key: node.Key, Address: node.Address, Failed: true})
+			}
 			return nil, MessageNode{}, fmt.Errorf("%w: %s: %w", ErrAllFailed, key, err)
 		}
 		pick.Failed, pick.FailedKey = node.Address, node.Key
 	}
+}
+
+// pick picks in the shared table, or asks the server.
+func (p *Picker) pick(mp gen.MetaProcess, pick MessagePick) (MessageNode, error) {
+	t := p.c.Table
+	if t == nil {
+		return p.ask(mp, pick)
+	}
+	if pick.Failed != "" {
+		t.Release(pick.FailedKey, pick.Failed, 0, 0, true)
+	}
+	n, found := t.Pick(pick.Key, time.Now())
+	return MessageNode{Found: found, Key: n.Key, Address: n.Address, Modifier1: n.Modifier1, Modifier2: n.Modifier2}, nil
 }
 
 // ask sends one pick and waits for its answer, releasing stale answers (to
@@ -119,6 +139,10 @@ func (p *Picker) ask(mp gen.MetaProcess, pick MessagePick) (MessageNode, error) 
 
 // Done ends the session on node: tx bytes were read from it, rx written.
 func (p *Picker) Done(mp gen.MetaProcess, node MessageNode, tx, rx uint64) {
+	if p.c.Table != nil {
+		p.c.Table.Release(node.Key, node.Address, tx, rx, false)
+		return
+	}
 	if err := mp.Send(p.c.Server, MessageDone{Key: node.Key, Address: node.Address, TX: tx, RX: rx}); err != nil {
 		mp.Log().Warning("session end on %s not reported: %s", node.Address, err)
 	}
@@ -196,6 +220,11 @@ func dialRaw(ap netip.AddrPort, timeout time.Duration, first []byte) (NodeConn, 
 		syscall.Close(fd)
 		return nil, os.NewSyscallError("connect", err)
 	}
+	// Delayed ACKs: the node's answer is acknowledged by the segment that
+	// follows it from us (or by the reset a router closes with), not by an
+	// ACK of its own, which quick-ack mode would send at the start of every
+	// connection.
+	_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
 	f := os.NewFile(uintptr(fd), ap.String())
 	if !ap.Addr().IsLoopback() {
 		// a loopback connection is established or refused at once

@@ -12,8 +12,10 @@ package subscription
 // Sends    the datagrams it received from the network, to {Name, Node} on
 //          every connected node (Options.Cluster).
 // Spawns   one UDP meta process per Options.Listen address.
-// Owns     the Table (slots, nodes, wrr credit, refcounts); the sockets belong
-//          to the meta processes.
+// Owns     the Table (slots, nodes, wrr credit, refcounts) inside
+//          Options.Table: routers of this node pick and release nodes on it
+//          directly (shared.go says why); the sockets belong to the meta
+//          processes.
 
 import (
 	"errors"
@@ -56,6 +58,9 @@ type Options struct {
 	SignTolerance time.Duration // 0 means DefaultSignTolerance
 	Cluster       bool          // forward datagrams from the network to the same process on connected nodes
 	Quiet         bool          // no log line per new pool/node
+	// Table is the table to keep, shared with this node's routers; nil
+	// makes one. It is emptied when the server starts.
+	Table *Shared
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -69,7 +74,7 @@ func Factory() gen.ProcessBehavior { return &server{} }
 type server struct {
 	act.Actor
 	opts    Options
-	table   *Table
+	table   *Shared
 	checker *Checker
 	addrs   []string // bound addresses, for stats
 }
@@ -88,15 +93,21 @@ func (s *server) Init(args ...any) error {
 	if opts.SignTolerance <= 0 {
 		opts.SignTolerance = DefaultSignTolerance
 	}
+	if opts.Table == nil {
+		opts.Table = NewShared()
+	}
 	s.opts = opts
-	s.table = NewTable()
-	s.table.Tolerance, s.table.Algo, s.table.DotSplit, s.table.FallbackKey = opts.Tolerance, opts.Algo, opts.DotSplit, opts.FallbackKey
+	t := NewTable()
+	t.Tolerance, t.Algo, t.DotSplit, t.FallbackKey = opts.Tolerance, opts.Algo, opts.DotSplit, opts.FallbackKey
 	if !opts.Quiet {
 		pid := os.Getpid()
-		s.table.Log = func(format string, args ...any) {
-			s.Log().Info("[uwsgi-subscription for pid %d] "+format, append([]any{pid}, args...)...)
+		log := s.Log()
+		t.Log = func(format string, args ...any) {
+			log.Info("[uwsgi-subscription for pid %d] "+format, append([]any{pid}, args...)...)
 		}
 	}
+	opts.Table.reset(t)
+	s.table = opts.Table
 	if opts.SignCheck != "" {
 		c, err := NewChecker(opts.SignCheck)
 		if err != nil {
@@ -139,7 +150,7 @@ func (s *server) HandleMessage(from gen.PID, message any) error {
 	case MessageSubscription:
 		s.receive(m)
 	case MessageStatsQuery:
-		_ = s.SendAlias(m.ReplyTo, ResponseStats{Slots: s.table.Snapshot()})
+		_ = s.SendAlias(m.ReplyTo, ResponseStats{Slots: s.table.snapshot()})
 	case etf.Tuple:
 		if len(m) == 2 && m[0] == ForwardTag {
 			if raw, ok := m[1].([]byte); ok {
@@ -157,7 +168,7 @@ func (s *server) HandleMessage(from gen.PID, message any) error {
 func (s *server) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
 	switch request.(type) {
 	case RequestStats:
-		return ResponseStats{Slots: s.table.Snapshot()}, nil
+		return ResponseStats{Slots: s.table.snapshot()}, nil
 	}
 	s.Log().Warning("unexpected call from %s: %T", from, request)
 	return gen.ErrUnsupported, nil
@@ -178,7 +189,7 @@ func (s *server) receive(m MessageSubscription) {
 			return
 		}
 	}
-	s.table.Apply(sub, now, s.checker != nil)
+	s.table.apply(sub, now, s.checker != nil)
 	if m.Local && s.opts.Cluster {
 		s.forward(m.Raw)
 	}

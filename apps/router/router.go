@@ -144,6 +144,9 @@ func Parse(opts []config.Option) (supervisors.RouterSupOptions, error) {
 		SignTolerance: seconds("subscriptions-sign-check-tolerance", 86400),
 		Cluster:       flag("subscription-cluster", true),
 		Quiet:         flag("fastrouter-quiet", false),
+		// one table for the server and this node's routers, which pick
+		// nodes in it without a message per request
+		Table: subscription.NewShared(),
 	}
 	if fr := config.All(opts, "fastrouter"); len(fr) > 0 {
 		stats := ""
@@ -163,6 +166,7 @@ func Parse(opts []config.Option) (supervisors.RouterSupOptions, error) {
 			Retries:             retries,
 			SubscriptionServers: subs,
 			Version:             "imperial",
+			Table:               o.Subscription.Table,
 		}
 		for _, l := range fr {
 			if strings.HasPrefix(l, "=") {
@@ -175,7 +179,8 @@ func Parse(opts []config.Option) (supervisors.RouterSupOptions, error) {
 		if v, _ := config.Get(opts, "http-keepalive"); v == "0" {
 			keep = -1
 		}
-		o.HTTP = &httpfront.Options{Listen: h, Timeout: seconds("http-timeout", 60), KeepAlive: keep}
+		o.HTTP = &httpfront.Options{Listen: h, Timeout: seconds("http-timeout", 60), KeepAlive: keep,
+			Table: o.Subscription.Table}
 	}
 	if o.FastRouter == nil && o.HTTP == nil {
 		errs = append(errs, fmt.Errorf("%w: no --fastrouter and no --http in router mode", ErrOptions))
