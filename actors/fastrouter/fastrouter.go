@@ -14,7 +14,9 @@ package fastrouter
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"ergo.services/ergo/act"
@@ -28,11 +30,14 @@ const DefaultTimeout = 60 * time.Second
 
 // Options configure a FastRouter.
 type Options struct {
-	Listen       []string      // --fastrouter addresses
-	Stats        string        // --fastrouter-stats address, or ""
-	Subscription any           // the subscription server; nil means subscription.Name
-	Timeout      time.Duration // connect and idle read/write; 0 means DefaultTimeout
-	Retries      int           // connect attempts after a refusal; 0 means subscription.DefaultRetries
+	Listen       []string // --fastrouter addresses
+	Stats        string   // --fastrouter-stats address, or ""
+	Subscription any      // the subscription server; nil means subscription.Name
+	// Table is the subscription server's table when it runs on this node
+	// (subscription.Options.Table): sessions pick nodes in it directly.
+	Table   *subscription.Shared
+	Timeout time.Duration // connect and idle read/write; 0 means DefaultTimeout
+	Retries int           // connect attempts after a refusal; 0 means subscription.DefaultRetries
 	// SubscriptionServers are listed in the stats' "fastrouter" array after
 	// the listeners, as uWSGI lists every socket the router owns.
 	SubscriptionServers []string
@@ -61,7 +66,7 @@ type shared struct {
 	active  atomic.Int64 // connections being served
 	// conns hands accepted connections to idle sessions (unbuffered: a send
 	// succeeds only when a session waits for one).
-	conns    chan net.Conn
+	conns    chan int
 	sessions atomic.Int64 // live session meta processes
 }
 
@@ -86,32 +91,34 @@ func (f *fastrouter) Init(args ...any) error {
 		opts.Version = "imperial"
 	}
 	sh := &shared{
-		client:  subscription.Client{Server: opts.Subscription, Timeout: opts.Timeout, Retries: opts.Retries},
+		client: subscription.Client{Server: opts.Subscription, Timeout: opts.Timeout, Retries: opts.Retries,
+			Table: opts.Table},
 		timeout: opts.Timeout,
 		subs:    opts.SubscriptionServers,
 		version: opts.Version,
-		conns:   make(chan net.Conn),
+		conns:   make(chan int),
 	}
-	var listeners []net.Listener
+	var listeners []*listener
 	for _, addr := range opts.Listen {
-		l, err := subscription.Listen(addr)
+		m, err := listen(addr, sh)
 		if err != nil {
-			for _, l := range listeners {
-				l.Close()
+			for _, m := range listeners {
+				m.Terminate(err)
 			}
 			return fmt.Errorf("fastrouter %s: %w", addr, err)
 		}
-		listeners = append(listeners, l)
-		sh.addrs = append(sh.addrs, l.Addr().String())
+		listeners = append(listeners, m)
+		sh.addrs = append(sh.addrs, m.l.Addr().String())
 	}
 	f.shared = sh
-	for _, l := range listeners {
-		m := &listener{l: l, sh: sh, done: make(chan struct{})}
+	for i, m := range listeners {
 		if _, err := f.SpawnMeta(m, gen.MetaOptions{}); err != nil {
-			m.Terminate(err)
-			return fmt.Errorf("fastrouter %s: %w", l.Addr(), err)
+			for _, m := range listeners[i:] {
+				m.Terminate(err)
+			}
+			return fmt.Errorf("fastrouter %s: %w", m.l.Addr(), err)
 		}
-		f.Log().Info("uWSGI fastrouter bound on %s", l.Addr())
+		f.Log().Info("uWSGI fastrouter bound on %s", m.l.Addr())
 	}
 	if opts.Stats != "" {
 		l, err := subscription.Listen(opts.Stats)
@@ -131,4 +138,37 @@ func (f *fastrouter) Init(args ...any) error {
 func (f *fastrouter) HandleMessage(from gen.PID, message any) error {
 	f.Log().Warning("unexpected message from %s: %T", from, message)
 	return nil
+}
+
+// deferAcceptSecs is TCP_DEFER_ACCEPT on the router's TCP sockets, as uWSGI
+// sets it (its --socket-timeout, 4 s): the kernel hands a connection over
+// only once the request's first bytes are in, so a session reads it at once
+// instead of waiting on the poller, and idle connects cost no session.
+const deferAcceptSecs = 4
+
+// listen binds addr for a listener meta process.
+func listen(addr string, sh *shared) (*listener, error) {
+	l, err := subscription.Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	if tl, ok := l.(*net.TCPListener); ok {
+		if rc, err := tl.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, deferAcceptSecs)
+			})
+		}
+	}
+	type filer interface{ File() (*os.File, error) }
+	fl, ok := l.(filer)
+	if !ok {
+		l.Close()
+		return nil, fmt.Errorf("%w: %T has no descriptor", ErrOptions, l)
+	}
+	f, err := fl.File()
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return &listener{l: l, f: f, sh: sh, done: make(chan struct{})}, nil
 }

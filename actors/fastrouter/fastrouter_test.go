@@ -115,6 +115,8 @@ type router struct {
 	addr, stats string
 }
 
+// startRouter starts a subscription server and a router on n; with
+// sopts.Table set the router picks in that table, else by message.
 func startRouter(t *testing.T, n gen.Node, sopts subscription.Options) router {
 	t.Helper()
 	if _, err := n.SpawnRegister(subscription.Name, subscription.Factory,
@@ -123,7 +125,7 @@ func startRouter(t *testing.T, n gen.Node, sopts subscription.Options) router {
 	}
 	r := router{addr: peers.FreeAddr(t), stats: peers.FreeAddr(t)}
 	if _, err := n.Spawn(fastrouter.Factory, gen.ProcessOptions{},
-		fastrouter.Options{Listen: []string{r.addr}, Stats: r.stats, Timeout: 5 * time.Second}); err != nil {
+		fastrouter.Options{Listen: []string{r.addr}, Stats: r.stats, Timeout: 5 * time.Second, Table: sopts.Table}); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -150,7 +152,7 @@ func request(addr string, m1, m2 uint8, vars uwsgi.Vars, body []byte) ([]byte, e
 
 func TestRouting(t *testing.T) {
 	n := startNode(t)
-	r := startRouter(t, n, subscription.Options{})
+	r := startRouter(t, n, subscription.Options{Table: subscription.NewShared()})
 	a, b := startBackend(t, "A"), startBackend(t, "B")
 	subscribe(t, n, wire.Subscription{Key: "a.local", Address: a.addr(), Modifier1: 5, Modifier2: 3})
 	subscribe(t, n, wire.Subscription{Key: "b.local", Address: b.addr()})
@@ -220,8 +222,13 @@ func TestRouting(t *testing.T) {
 }
 
 func TestFailover(t *testing.T) {
+	t.Run("table", func(t *testing.T) { testFailover(t, subscription.NewShared()) })
+	t.Run("messages", func(t *testing.T) { testFailover(t, nil) })
+}
+
+func testFailover(t *testing.T, table *subscription.Shared) {
 	n := startNode(t)
-	r := startRouter(t, n, subscription.Options{})
+	r := startRouter(t, n, subscription.Options{Table: table})
 	a := startBackend(t, "A")
 	dead := peers.FreeAddr(t) // nothing listens there
 	subscribe(t, n, wire.Subscription{Key: "k", Address: a.addr()})

@@ -11,6 +11,8 @@ package fastrouter
 import (
 	"errors"
 	"net"
+	"os"
+	"syscall"
 	"time"
 
 	"ergo.services/ergo/gen"
@@ -21,6 +23,7 @@ var _ gen.MetaBehavior = (*listener)(nil)
 type listener struct {
 	gen.MetaProcess
 	l    net.Listener
+	f    *os.File // l's socket, duplicated: the runtime accepts only through a file
 	sh   *shared
 	done chan struct{} // closed by Terminate
 }
@@ -31,45 +34,63 @@ func (l *listener) Init(process gen.MetaProcess) error {
 }
 
 func (l *listener) Start() error {
+	rc, err := l.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var fd int
+	var aerr syscall.Errno
+	// accept4 straight into a non-blocking descriptor: net.Listener.Accept
+	// would add a TCP_NODELAY setsockopt, a getsockname and a poller
+	// registration per connection, which a session does not need (fd.go).
+	accept := func(lfd uintptr) bool {
+		r, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, lfd, 0, 0,
+			syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+		if e == syscall.EAGAIN {
+			return false
+		}
+		fd, aerr = int(r), e
+		return true
+	}
 	for {
-		c, err := l.l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+		if err := rc.Read(accept); err != nil {
+			if errors.Is(err, os.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			// EMFILE and friends: back off instead of spinning.
-			l.Log().Error("accept on %s: %s", l.l.Addr(), err)
-			time.Sleep(10 * time.Millisecond)
-			continue
+			return err
 		}
-		l.dispatch(c)
+		switch aerr {
+		case 0:
+			l.dispatch(fd)
+		case syscall.EINTR, syscall.ECONNABORTED:
+		default:
+			// EMFILE and friends: back off instead of spinning.
+			l.Log().Error("accept on %s: %s", l.l.Addr(), aerr)
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }
 
-// dispatch gives c to an idle session, or to a new one; at maxSessions it
+// dispatch gives fd to an idle session, or to a new one; at maxSessions it
 // waits for a session to come free.
-func (l *listener) dispatch(c net.Conn) {
+func (l *listener) dispatch(fd int) {
 	select {
-	case l.sh.conns <- c:
+	case l.sh.conns <- fd:
 		return
 	default:
 	}
 	if l.sh.sessions.Add(1) > maxSessions {
 		l.sh.sessions.Add(-1)
 		select {
-		case l.sh.conns <- c:
+		case l.sh.conns <- fd:
 		case <-l.done:
-			c.Close()
+			syscall.Close(fd)
 		}
 		return
 	}
-	if _, err := l.Spawn(newSession(c, l.sh), gen.MetaOptions{MailboxSize: sessionMailbox}); err != nil {
+	if _, err := l.Spawn(newSession(fd, l.sh), gen.MetaOptions{MailboxSize: sessionMailbox}); err != nil {
 		l.sh.sessions.Add(-1)
-		c.Close()
+		syscall.Close(fd)
 		l.Log().Error("unable to spawn a session: %s", err)
 	}
 }
@@ -89,5 +110,6 @@ func (l *listener) HandleInspect(from gen.PID, item ...string) map[string]string
 
 func (l *listener) Terminate(reason error) {
 	close(l.done)
+	l.f.Close()
 	l.l.Close()
 }

@@ -17,9 +17,10 @@ package fastrouter
 import (
 	"errors"
 	"io"
-	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"ergo.services/ergo/gen"
@@ -53,19 +54,25 @@ var _ gen.MetaBehavior = (*session)(nil)
 type session struct {
 	gen.MetaProcess
 	sh     *shared
-	first  net.Conn
+	first  int // descriptor of the first connection
 	picker *subscription.Picker
 	buf    []byte
+	relay  *relay
 	done   chan struct{}
 
+	// mu guards what Terminate closes: the client socket once it is
+	// polled (a raw descriptor is never closed by Terminate) and the node
+	// socket.
 	mu     sync.Mutex
-	client net.Conn
+	client *os.File
+	busy   bool
 	node   subscription.NodeConn
 	closed bool
 }
 
-func newSession(c net.Conn, sh *shared) *session {
-	return &session{sh: sh, first: c, picker: subscription.NewPicker(sh.client), done: make(chan struct{})}
+func newSession(fd int, sh *shared) *session {
+	return &session{sh: sh, first: fd, picker: subscription.NewPicker(sh.client), relay: newRelay(),
+		done: make(chan struct{})}
 }
 
 func (s *session) Init(process gen.MetaProcess) error {
@@ -76,22 +83,23 @@ func (s *session) Init(process gen.MetaProcess) error {
 func (s *session) Start() error {
 	defer s.sh.sessions.Add(-1)
 	s.buf = make([]byte, bufSize)
-	c := s.first
-	s.first = nil
+	fd := s.first
 	idle := time.NewTimer(sessionIdle)
 	defer idle.Stop()
 	for {
-		if !s.setClient(c) {
+		if !s.setBusy(true) {
+			syscall.Close(fd)
 			return nil
 		}
+		c := conn{fd: fd, timeout: s.sh.timeout}
 		s.sh.active.Add(1)
-		s.serve(c)
+		s.serve(&c)
 		s.sh.active.Add(-1)
-		c.Close()
-		s.setClient(nil)
+		c.close()
+		s.setBusy(false)
 		idle.Reset(sessionIdle)
 		select {
-		case c = <-s.sh.conns:
+		case fd = <-s.sh.conns:
 		case <-idle.C:
 			return nil
 		case <-s.done:
@@ -100,21 +108,31 @@ func (s *session) Start() error {
 	}
 }
 
-// setClient and setNode record a socket for Terminate; false (and the
-// socket closed) when the session is being terminated.
-func (s *session) setClient(c net.Conn) bool {
+// setBusy marks the session serving a connection or idle (for Inspect);
+// false when the session is being terminated.
+func (s *session) setBusy(busy bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.busy = busy
+	s.client = nil
+	return !s.closed
+}
+
+// promote hands the client socket to the runtime poller, so that the
+// session can wait on it and Terminate can close it.
+func (s *session) promote(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		if c != nil {
-			c.Close()
-		}
-		return false
+		return errClosed
 	}
-	s.client = c
-	return true
+	c.f = os.NewFile(uintptr(c.fd), "client")
+	s.client = c.f
+	return nil
 }
 
+// setNode records the node socket for Terminate; false (and the socket
+// closed) when the session is being terminated.
 func (s *session) setNode(c subscription.NodeConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -130,11 +148,9 @@ func (s *session) setNode(c subscription.NodeConn) bool {
 
 // serve routes one client connection: header and vars, key, node, the
 // packet with the node's modifiers, the body, the answer (spec §2.8).
-func (s *session) serve(client net.Conn) {
+func (s *session) serve(client *conn) {
 	buf := s.buf
 	timeout := s.sh.timeout
-	now := time.Now()
-	_ = client.SetDeadline(now.Add(timeout))
 	n, total := 0, 0
 	for {
 		size, err := uwsgi.PacketSize(buf[:n], varsLimits)
@@ -143,7 +159,7 @@ func (s *session) serve(client net.Conn) {
 			break
 		}
 		if !errors.Is(err, uwsgi.ErrNeedMore) {
-			s.Log().Warning("fastrouter: bad request from %s: %s", client.RemoteAddr(), err)
+			s.Log().Warning("fastrouter: bad request from %s: %s", client.remote(), err)
 			return
 		}
 		if size > len(buf) {
@@ -151,18 +167,18 @@ func (s *session) serve(client net.Conn) {
 			copy(nb, buf[:n])
 			buf = nb
 		}
-		r, err := client.Read(buf[n:])
+		r, err := client.read(s, buf[n:])
 		n += r
 		if err != nil {
 			if n > 0 || !errors.Is(err, io.EOF) {
-				s.Log().Debug("fastrouter: client %s: %s", client.RemoteAddr(), err)
+				s.Log().Debug("fastrouter: client %s: %s", client.remote(), err)
 			}
 			return
 		}
 	}
 	key, cl, err := scanRequest(buf[uwsgi.HeaderSize:total])
 	if err != nil {
-		s.Log().Warning("fastrouter: bad request from %s: %s", client.RemoteAddr(), err)
+		s.Log().Warning("fastrouter: bad request from %s: %s", client.remote(), err)
 		return
 	}
 	if len(key) == 0 {
@@ -182,7 +198,7 @@ func (s *session) serve(client net.Conn) {
 		}
 		return
 	}
-	var tx uint64
+	var tx uint64 // set by answer below
 	var rx atomic.Uint64
 	defer func() { s.picker.Done(s, picked, tx, rx.Load()) }()
 	if !s.setNode(node) {
@@ -196,50 +212,125 @@ func (s *session) serve(client net.Conn) {
 	rx.Store(uint64(send))
 	renewed := time.Now()
 	_ = node.SetReadDeadline(renewed.Add(timeout))
-	_ = client.SetWriteDeadline(renewed.Add(timeout))
 	var bodyDone chan struct{}
 	if rest := cl - int64(send-total); rest > 0 {
+		// The body goroutine reads the client while this one writes to it:
+		// the socket is polled from the start, so that neither promotes it
+		// under the other.
+		if err := s.promote(client); err != nil {
+			return
+		}
 		bodyDone = make(chan struct{})
 		go func() {
 			defer close(bodyDone)
-			w, _ := copyN(node, client, rest, timeout)
+			w, _ := copyN(node, client.f, rest, timeout)
 			rx.Add(uint64(w))
 		}()
 	}
 	if len(buf) > bufSize {
 		buf = buf[:bufSize]
 	}
-	for {
-		if now := time.Now(); now.Sub(renewed) > deadlineSlack {
-			renewed = now
-			_ = node.SetReadDeadline(now.Add(timeout))
-			_ = client.SetWriteDeadline(now.Add(timeout))
-		}
-		r, err := node.Read(buf)
-		if r > 0 {
-			tx += uint64(r)
-			if _, werr := client.Write(buf[:r]); werr != nil {
-				break
-			}
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				s.Log().Debug("fastrouter: read from %s: %s", picked.Address, err)
-			}
-			break
-		}
+	tx, eof := s.answer(client, node, buf, picked.Address)
+	if eof && bodyDone == nil {
+		// The node has sent everything and closed, and reads nothing more
+		// from us: end with a reset rather than a FIN handshake, which
+		// spares both kernels a segment and the node a TIME_WAIT socket.
+		abort(node)
 	}
 	// The answer is complete: the client hears it before the node socket is
-	// closed and the session end reported (closing twice is harmless).
-	client.Close()
+	// closed and the session end reported.
+	client.close()
 	if bodyDone != nil {
 		node.Close()
 		<-bodyDone
 	}
 }
 
+// answer relays the node's answer to the client until the node closes (eof)
+// or a socket fails; tx is the count of bytes read from the node.
+func (s *session) answer(client *conn, node subscription.NodeConn, buf []byte, addr string) (tx uint64, eof bool) {
+	timeout := s.sh.timeout
+	renewed := time.Now()
+	_ = node.SetReadDeadline(renewed.Add(timeout))
+	sc, ok := node.(syscall.Conn)
+	var rc syscall.RawConn
+	var err error
+	if ok {
+		rc, err = sc.SyscallConn()
+	}
+	if !ok || err != nil {
+		return s.answerPlain(client, node, buf, addr)
+	}
+	r := s.relay
+	r.buf, r.held = buf, 0
+	defer func() { r.buf = nil }()
+	for {
+		r.n, r.err, r.flush = 0, nil, false
+		if err := rc.Read(r.fn); err != nil {
+			r.err = err
+		}
+		tx += uint64(r.n)
+		r.held += r.n
+		switch {
+		case r.err != nil:
+			if r.held > 0 {
+				if errors.Is(r.err, io.EOF) {
+					_, _ = client.writeLast(s, buf[:r.held])
+				} else {
+					_, _ = client.write(s, buf[:r.held])
+				}
+			}
+			if !errors.Is(r.err, io.EOF) {
+				s.Log().Debug("fastrouter: read from %s: %s", addr, r.err)
+				return tx, false
+			}
+			return tx, true
+		case r.flush || r.held == len(buf):
+			if _, err := client.write(s, buf[:r.held]); err != nil {
+				return tx, false
+			}
+			r.held = 0
+		}
+		if now := time.Now(); now.Sub(renewed) > deadlineSlack {
+			renewed = now
+			_ = node.SetReadDeadline(now.Add(timeout))
+		}
+	}
+}
+
+// answerPlain is answer for a node socket without a descriptor.
+func (s *session) answerPlain(client *conn, node subscription.NodeConn, buf []byte, addr string) (tx uint64, eof bool) {
+	for {
+		r, err := node.Read(buf)
+		if r > 0 {
+			tx += uint64(r)
+			if _, werr := client.write(s, buf[:r]); werr != nil {
+				return tx, false
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				s.Log().Debug("fastrouter: read from %s: %s", addr, err)
+				return tx, false
+			}
+			return tx, true
+		}
+	}
+}
+
+// abort makes the coming close of a node socket send a reset.
+func abort(node subscription.NodeConn) {
+	if sc, ok := node.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1})
+			})
+		}
+	}
+}
+
 // copyN streams n bytes from src to dst with an idle timeout per operation.
-func copyN(dst subscription.NodeConn, src net.Conn, n int64, timeout time.Duration) (int64, error) {
+func copyN(dst subscription.NodeConn, src *os.File, n int64, timeout time.Duration) (int64, error) {
 	buf := make([]byte, min(n, bufSize))
 	var done int64
 	for done < n {
@@ -311,10 +402,10 @@ func (s *session) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error
 func (s *session) HandleInspect(from gen.PID, item ...string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.client == nil {
+	if !s.busy {
 		return map[string]string{"client": "(idle)"}
 	}
-	return map[string]string{"client": s.client.RemoteAddr().String()}
+	return map[string]string{"client": "(busy)"}
 }
 
 func (s *session) Terminate(reason error) {
