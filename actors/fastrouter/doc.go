@@ -5,8 +5,10 @@
 //
 // Actors decide, meta processes carry bytes: the fastrouter actor (Factory)
 // only owns its listeners; each accepted connection gets one session meta
-// process that owns both sockets and the copy loop, and asks the subscription
-// server (actors/subscription) for the node. Bytes never cross a mailbox.
+// process that owns both sockets and the copy loop, and picks the node in the
+// subscription server's table (actors/subscription Shared; by message when
+// the router has no table). Bytes never cross a mailbox, and nothing on a
+// request's path goes through one.
 //
 // It imports actors/subscription (messages, Client, Name), actors/wire/uwsgi
 // and ergo; it must not import apps, supervisors, rel or other actor packages.

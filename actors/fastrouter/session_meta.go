@@ -5,14 +5,16 @@ package fastrouter
 // Accepts  nothing (answers from the subscription server arrive on its
 //          Picker's channel; other messages are logged and ignored).
 // Sends    subscription.MessagePick and subscription.MessageDone to the
-//          subscription server.
-// Owns     one client connection at a time and, once connected, its node
-//          socket; one extra goroutine streams a request body that was not
-//          read with the vars. Start serves the connection the listener gave
-//          it, then waits for the next one the listener hands over (a session
-//          is reused, so its goroutine and buffer are not made per
-//          connection) and ends after sessionIdle without one; Terminate
-//          closes both sockets.
+//          subscription server, unless Options.Table lets it pick and
+//          release in the server's table directly (the usual case).
+// Owns     one client connection at a time (a raw descriptor, fd.go) and,
+//          once connected, its node socket; one extra goroutine streams a
+//          request body that was not read with the vars. Start serves the
+//          connection the listener gave it, then waits for the next one the
+//          listener hands over (a session is reused, so its goroutine and
+//          buffer are not made per connection) and ends after sessionIdle
+//          without one; Terminate closes the node socket and a polled client
+//          socket (a raw one is never waited on).
 
 import (
 	"errors"
