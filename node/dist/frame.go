@@ -17,6 +17,9 @@ const (
 
 	atomCacheSize = 2048
 	maxFragSeqs   = 1024 // concurrent fragment sequences kept per connection
+
+	// maxInternedAtoms bounds the atoms a connection interns (about 100 KB)
+	maxInternedAtoms = 2048
 )
 
 // frameReader turns frame bodies into control messages. It lives on the read
@@ -24,8 +27,10 @@ const (
 type frameReader struct {
 	c        *conn
 	dispatch func(ctl etf.Tuple, payload any, hasPayload bool) error
+	fast     func(m *fastCtl, payload any) error // nil: every message takes the general path
 	cache    [atomCacheSize]etf.Atom
 	frags    map[uint64]*fragSeq
+	atoms    *etf.AtomTable // names seen frame after frame, interned
 }
 
 type fragSeq struct {
@@ -35,7 +40,8 @@ type fragSeq struct {
 }
 
 func newFrameReader(c *conn) *frameReader {
-	return &frameReader{c: c, dispatch: c.dispatch, frags: make(map[uint64]*fragSeq)}
+	return &frameReader{c: c, dispatch: c.dispatch, fast: c.dispatchFast, frags: make(map[uint64]*fragSeq),
+		atoms: etf.NewAtomTable(maxInternedAtoms)}
 }
 
 func (f *frameReader) frame(b []byte) error {
@@ -166,12 +172,42 @@ func (f *frameReader) fragment(tag byte, b []byte) error {
 func (f *frameReader) decode(b []byte, versioned bool, atoms []etf.Atom) error {
 	opts := f.c.dec
 	opts.AtomCache = atoms
+	opts.Atoms = f.atoms
 	next := func(b []byte) (any, int, error) {
 		if versioned {
 			return etf.Decode(b, opts)
 		}
 		return etf.DecodeTerm(b, opts)
 	}
+	payloadOf := func(b []byte) (any, error) {
+		payload, n, err := next(b)
+		if err != nil {
+			return nil, fmt.Errorf("dist: payload: %w", err)
+		}
+		if n != len(b) {
+			return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(b)-n)
+		}
+		return payload, nil
+	}
+
+	off := 0
+	if versioned {
+		off = 1
+	}
+	var m fastCtl
+	if f.fast != nil && len(b) > off && (!versioned || b[0] == tagVersion) {
+		if n, ok := f.readFastCtl(b[off:], &m); ok && (len(b) > off+n) == m.wantsPayload() {
+			var payload any
+			if m.wantsPayload() {
+				var err error
+				if payload, err = payloadOf(b[off+n:]); err != nil {
+					return err
+				}
+			}
+			return f.fast(&m, payload)
+		}
+	}
+
 	ctl, n, err := next(b)
 	if err != nil {
 		return fmt.Errorf("dist: control message: %w", err)
@@ -180,11 +216,8 @@ func (f *frameReader) decode(b []byte, versioned bool, atoms []etf.Atom) error {
 	var payload any
 	hasPayload := len(b) > 0
 	if hasPayload {
-		if payload, n, err = next(b); err != nil {
-			return fmt.Errorf("dist: payload: %w", err)
-		}
-		if n != len(b) {
-			return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(b)-n)
+		if payload, err = payloadOf(b); err != nil {
+			return err
 		}
 	}
 	t, ok := ctl.(etf.Tuple)

@@ -171,7 +171,14 @@ func (c *conn) dispatch(ctl etf.Tuple, payload any, hasPayload bool) error {
 		if !ok || !arity(4, false) {
 			return bad()
 		}
-		c.demonitorIn(ctl[2], ref)
+		var tg target
+		switch t := ctl[2].(type) {
+		case gen.PID:
+			tg.pid = t
+		case etf.Atom:
+			tg.name = gen.Atom(t)
+		}
+		c.demonitorIn(tg, ref)
 		return nil
 
 	case opMonitorPExit, opPayloadMonitorPExit:
@@ -424,7 +431,7 @@ func (c *conn) monitorIn(from gen.PID, tg target, ref etf.Ref) error {
 	return nil
 }
 
-func (c *conn) demonitorIn(to any, ref etf.Ref) {
+func (c *conn) demonitorIn(tg target, ref etf.Ref) {
 	k := keyOf(ref)
 	c.mu.Lock()
 	c.t.delInMon(k)
@@ -435,8 +442,8 @@ func (c *conn) demonitorIn(to any, ref etf.Ref) {
 	}
 	c.mu.Unlock()
 	_ = cancelled
-	if p, ok := to.(gen.PID); ok && p.ID>>40 != 0 {
-		c.cancelJob(p)
+	if tg.pid.ID>>40 != 0 {
+		c.cancelJob(tg.pid)
 	}
 }
 

@@ -64,6 +64,8 @@ type DecodeOptions struct {
 	// AtomCache resolves ATOM_CACHE_REF (82) indexes; nil makes that tag
 	// ErrMalformed.
 	AtomCache []Atom
+	// Atoms, if set, interns atoms across decodes (see AtomTable).
+	Atoms *AtomTable
 }
 
 // Decode decodes one term that starts with the version byte 131 (the form
@@ -127,6 +129,7 @@ type decoder struct {
 	sub   bool // b is a sized region: running out of it is ErrMalformed
 	lim   Limits
 	cache []Atom         // DecodeOptions.AtomCache
+	table *AtomTable     // DecodeOptions.Atoms
 	atomH func(Atom) any // DecodeOptions.Atom
 	pidH  func(Pid) any  // DecodeOptions.Pid
 	dup   bool           // check map keys for duplicates
@@ -167,6 +170,7 @@ func (d *decoder) init(b []byte, opts *DecodeOptions) {
 	}
 	d.b = b
 	d.cache = opts.AtomCache
+	d.table = opts.Atoms
 	d.atomH = opts.Atom
 	d.pidH = opts.Pid
 	d.dup = true
@@ -703,6 +707,14 @@ func (d *decoder) makeAtom(b []byte, off int) Atom {
 	if v := wellKnown(b); v != nil {
 		return v.(Atom)
 	}
+	if d.table != nil {
+		if e := d.table.lookup(b); e != nil {
+			return e.a
+		}
+		if e := d.table.add(b); e != nil {
+			return e.a
+		}
+	}
 	for i := range d.recent {
 		if r := &d.recent[i]; string(r.a) == string(b) && r.a != "" {
 			return r.a
@@ -733,6 +745,14 @@ func (d *decoder) atomString(off, n int) Atom {
 func (d *decoder) boxAtom(a Atom) any {
 	if v := wellKnown([]byte(a)); v != nil {
 		return v
+	}
+	if d.table != nil {
+		if e := d.table.m[string(a)]; e != nil {
+			if e.boxed == nil {
+				e.boxed = a
+			}
+			return e.boxed
+		}
 	}
 	for i := range d.recent {
 		if r := &d.recent[i]; r.a == a {

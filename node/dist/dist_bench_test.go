@@ -1,0 +1,59 @@
+package dist
+
+import (
+	"testing"
+
+	"ergo.services/ergo/gen"
+
+	"imperial/node/etf"
+	"imperial/node/handshake"
+)
+
+// echoCore answers every bridged call at once, as imperial_echo does.
+type echoCore struct {
+	fakeCore
+	c *conn
+}
+
+func (e *echoCore) RouteCallProcessID(from gen.PID, to gen.ProcessID, o gen.MessageOptions, m any) error {
+	return e.c.SendResponse(gen.PID{Node: e.c.self, ID: 1005, Creation: 7}, from, gen.MessageOptions{Ref: o.Ref}, m)
+}
+func (e *echoCore) RouteMonitorProcessID(pid gen.PID, t gen.ProcessID) error   { return nil }
+func (e *echoCore) RouteDemonitorProcessID(pid gen.PID, t gen.ProcessID) error { return nil }
+
+// BenchmarkGenCall: the work on our side of one gen_server:call from erl to a
+// registered process, as OTP 25 sends it: MONITOR_P, REG_SEND of the
+// '$gen_call', our ALIAS_SEND reply (encoded as the writer does), DEMONITOR_P.
+func BenchmarkGenCall(b *testing.B) {
+	core := &echoCore{}
+	p := New(Options{RPCName: "imperial_rpc"})
+	c := newConn(p.opts, core, gen.HandshakeResult{Peer: peer}, handshake.Negotiated{
+		Flags: handshake.DefaultFlags, PeerCreation: 9, Peer: peer}, nopLog{})
+	core.c = c
+	c.joinedFlag.Store(true) // no socket: the benchmark drains the queue itself
+	fr := newFrameReader(c)
+	mref := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB53, 0x2F080001, 0x7DFC17CA}}
+	name := etf.Atom("imperial_echo")
+	req := etf.Tuple{etf.Atom("bench"), etf.List{int64(1), int64(2), int64(3)}, []byte("payload")}
+	monitor := pframe(b, etf.Tuple{int64(opMonitorP), erlPid, name, mref}, nil)
+	call := pframe(b, etf.Tuple{int64(opRegSend), erlPid, etf.Atom(""), name},
+		etf.Tuple{etf.Atom("$gen_call"), etf.Tuple{erlPid, etf.ImproperList{Elems: []any{etf.Atom("alias")}, Tail: mref}}, req})
+	demonitor := pframe(b, etf.Tuple{int64(opDemonitorP), erlPid, name, mref}, nil)
+	var out []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range [][]byte{monitor, call, demonitor} {
+			if err := fr.frame(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		c.wmu.Lock()
+		q := c.wq
+		c.wq = nil
+		c.wmu.Unlock()
+		if len(q) != 1 {
+			b.Fatalf("%d frames queued, want the reply", len(q))
+		}
+		out = c.appendFrame(out[:0], &q[0])
+	}
+}
