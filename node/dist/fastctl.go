@@ -26,11 +26,10 @@ const (
 )
 
 type fastCtl struct {
-	op     int
-	from   gen.PID
-	to     target // SEND, SEND_SENDER: pid; REG_SEND: name; (DE)MONITOR_P: either
-	refIDs [5]uint32
-	ref    etf.Ref // MONITOR_P, DEMONITOR_P; IDs point into refIDs
+	op   int
+	from gen.PID
+	to   target // SEND, SEND_SENDER: pid; REG_SEND: name; (DE)MONITOR_P: either
+	ref  refKey // MONITOR_P, DEMONITOR_P
 }
 
 // ctlReader reads the fields of one control tuple.
@@ -115,17 +114,16 @@ func (r *ctlReader) ref(m *fastCtl) {
 		return
 	}
 	n := r.u8()<<8 | r.u8()
-	if n < 1 || n > len(m.refIDs) {
+	if n < 1 || n > len(m.ref.ids) {
 		r.ok = false
 		return
 	}
-	node := r.atom()
-	m.ref.Creation = r.u32()
+	m.ref.node = etf.Atom(r.atom())
+	m.ref.creation = r.u32()
+	m.ref.n = uint8(n)
 	for i := range n {
-		m.refIDs[i] = r.u32()
+		m.ref.ids[i] = r.u32()
 	}
-	m.ref.Node = etf.Atom(node)
-	m.ref.IDs = m.refIDs[:n]
 }
 
 // readFastCtl reads a control tuple of one of the common operations from b (no
@@ -177,9 +175,7 @@ func (c *conn) dispatchFast(m *fastCtl, payload any) error {
 	case opRegSend:
 		return c.deliverName(m.from, m.to.name, payload)
 	case opMonitorP:
-		ref := m.ref
-		ref.IDs = append([]uint32(nil), ref.IDs...) // the tables keep it
-		return c.monitorIn(m.from, m.to, ref)
+		return c.monitorIn(m.from, m.to, m.ref.ref())
 	default: // opDemonitorP
 		c.demonitorIn(m.to, m.ref)
 		return nil

@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"strings"
 	"testing"
 
 	"ergo.services/ergo/gen"
@@ -42,7 +43,7 @@ func generalCtl(t testing.TB, b []byte) (fastCtl, bool) {
 	case (op == opMonitorP || op == opDemonitorP) && len(tu) == 4:
 		m.from, m.to = pid(1), tgt(2)
 		r, _ := tu[3].(etf.Ref)
-		m.ref = r
+		m.ref = keyOf(r)
 	default:
 		return fastCtl{}, false
 	}
@@ -54,7 +55,7 @@ func sameCtl(a, b fastCtl) bool {
 		return false
 	}
 	if a.op == opMonitorP || a.op == opDemonitorP {
-		return keyOf(a.ref) == keyOf(b.ref)
+		return a.ref == b.ref
 	}
 	return true
 }
@@ -157,4 +158,28 @@ func FuzzFastCtl(f *testing.F) {
 			t.Fatalf("fast %+v, general %+v (ok %v)", m, want, gok)
 		}
 	})
+}
+
+// TestAppendPidRef: the writer's unboxed pid and ref encodings are what etf
+// writes for the same values.
+func TestAppendPidRef(t *testing.T) {
+	long := etf.Atom(strings.Repeat("é", 200)) // 400 bytes: ATOM_UTF8_EXT
+	for _, p := range []gen.PID{PIDFromETF(erlPid), {Node: "a@b", ID: 1<<40 | 7, Creation: 1 << 31}, {Node: gen.Atom(long)}} {
+		want, err := etf.AppendTerm(nil, PIDToETF(p), etf.EncodeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendPid(nil, p); string(got) != string(want) {
+			t.Errorf("pid %v: % x, want % x", p, got, want)
+		}
+	}
+	for _, r := range []etf.Ref{aRef, {Node: "n@h", Creation: 3, IDs: []uint32{1, 2, 3, 4, 5}}, {Node: long, IDs: []uint32{9}}} {
+		want, err := etf.AppendTerm(nil, r, etf.EncodeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendRef(nil, r); string(got) != string(want) {
+			t.Errorf("ref %v: % x, want % x", r, got, want)
+		}
+	}
 }

@@ -27,7 +27,7 @@ const (
 type frameReader struct {
 	c        *conn
 	dispatch func(ctl etf.Tuple, payload any, hasPayload bool) error
-	fast     func(m *fastCtl, payload any) error // nil: every message takes the general path
+	fast     bool // control messages of the common ops take the fast path (fastctl.go)
 	cache    [atomCacheSize]etf.Atom
 	frags    map[uint64]*fragSeq
 	atoms    *etf.AtomTable // names seen frame after frame, interned
@@ -40,7 +40,7 @@ type fragSeq struct {
 }
 
 func newFrameReader(c *conn) *frameReader {
-	return &frameReader{c: c, dispatch: c.dispatch, fast: c.dispatchFast, frags: make(map[uint64]*fragSeq),
+	return &frameReader{c: c, dispatch: c.dispatch, fast: true, frags: make(map[uint64]*fragSeq),
 		atoms: etf.NewAtomTable(maxInternedAtoms)}
 }
 
@@ -195,7 +195,7 @@ func (f *frameReader) decode(b []byte, versioned bool, atoms []etf.Atom) error {
 		off = 1
 	}
 	var m fastCtl
-	if f.fast != nil && len(b) > off && (!versioned || b[0] == tagVersion) {
+	if f.fast && len(b) > off && (!versioned || b[0] == tagVersion) {
 		if n, ok := f.readFastCtl(b[off:], &m); ok && (len(b) > off+n) == m.wantsPayload() {
 			var payload any
 			if m.wantsPayload() {
@@ -204,7 +204,7 @@ func (f *frameReader) decode(b []byte, versioned bool, atoms []etf.Atom) error {
 					return err
 				}
 			}
-			return f.fast(&m, payload)
+			return f.c.dispatchFast(&m, payload)
 		}
 	}
 

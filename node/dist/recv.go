@@ -178,7 +178,7 @@ func (c *conn) dispatch(ctl etf.Tuple, payload any, hasPayload bool) error {
 		case etf.Atom:
 			tg.name = gen.Atom(t)
 		}
-		c.demonitorIn(tg, ref)
+		c.demonitorIn(tg, keyOf(ref))
 		return nil
 
 	case opMonitorPExit, opPayloadMonitorPExit:
@@ -431,8 +431,7 @@ func (c *conn) monitorIn(from gen.PID, tg target, ref etf.Ref) error {
 	return nil
 }
 
-func (c *conn) demonitorIn(tg target, ref etf.Ref) {
-	k := keyOf(ref)
+func (c *conn) demonitorIn(tg target, k refKey) {
 	c.mu.Lock()
 	c.t.delInMon(k)
 	var cancelled *inbound

@@ -146,13 +146,12 @@ func (c *conn) SendResponseError(from gen.PID, to gen.PID, o gen.MessageOptions,
 }
 
 func (c *conn) replyGenCall(from gen.PID, in *inbound, v any) error {
-	reply := etf.Tuple{in.tag, v}
 	if il, ok := in.tag.(etf.ImproperList); ok && c.has(handshake.FlagAlias) && len(il.Elems) == 1 && il.Elems[0] == etf.Atom("alias") {
 		if alias, ok := il.Tail.(etf.Ref); ok {
-			return c.send(etf.Tuple{int64(opAliasSend), from, alias}, reply, true)
+			return c.queue(outFrame{aliasReply: true, from: from, alias: alias, tag: in.tag, payload: v})
 		}
 	}
-	return c.sendMessage(from, in.caller, reply)
+	return c.sendMessage(from, in.caller, etf.Tuple{in.tag, v})
 }
 
 // SendTerminatePID: a local process that peer processes link to or monitor ended.

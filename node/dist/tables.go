@@ -22,6 +22,11 @@ func keyOf(r etf.Ref) refKey {
 	return k
 }
 
+// ref is the Erlang reference k stands for.
+func (k refKey) ref() etf.Ref {
+	return etf.Ref{Node: k.node, Creation: k.creation, IDs: append([]uint32(nil), k.ids[:k.n]...)}
+}
+
 // target is a local process that a peer watches: by pid, or by registered name.
 type target struct {
 	pid  gen.PID
@@ -159,12 +164,9 @@ func (t *tables) delInMon(k refKey) (inMon, bool) {
 		return m, false
 	}
 	delete(t.inMons, k)
-	if set := t.inByTarget[m.target]; set != nil {
-		delete(set, k)
-		if len(set) == 0 {
-			delete(t.inByTarget, m.target)
-		}
-	}
+	// an emptied set stays while the target's ergo monitor does (takeTarget
+	// drops both): the next call to the same name reuses it
+	delete(t.inByTarget[m.target], k)
 	return m, true
 }
 

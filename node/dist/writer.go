@@ -10,13 +10,21 @@ import (
 	"imperial/node/etf"
 )
 
-// outFrame is one queued frame: a raw one (a tick) or a control message with an
-// optional payload, encoded by the writer.
+// outFrame is one queued frame: a raw one (a tick), a control message with an
+// optional payload, or the reply to a gen_server call by alias, encoded by the
+// writer.
 type outFrame struct {
 	raw        []byte
 	ctl        etf.Tuple
 	payload    any
 	hasPayload bool
+
+	// {ALIAS_SEND, from, alias} with {tag, payload}: the reply of every bridged
+	// gen_server:call from OTP 24+, kept unboxed until it is encoded
+	aliasReply bool
+	from       gen.PID
+	alias      etf.Ref
+	tag        any
 }
 
 // maxSpareWrite bounds the write buffer kept between rounds.
@@ -143,9 +151,20 @@ func (c *conn) appendFrame(buf []byte, f *outFrame) []byte {
 	}
 	start := len(buf)
 	buf = append(buf, 0, 0, 0, 0, tagPassThrough, tagVersion)
-	buf, err := etf.AppendTerm(buf, f.ctl, c.enc)
-	if err == nil && f.hasPayload {
-		buf = append(buf, tagVersion)
+	var err error
+	if f.aliasReply {
+		buf = append(buf, tagSmallTuple, 3, tagSmallInt, opAliasSend)
+		buf = appendPid(buf, f.from)
+		buf = appendRef(buf, f.alias)
+		buf = append(buf, tagVersion, tagSmallTuple, 2)
+		buf, err = etf.AppendTerm(buf, f.tag, c.enc)
+	} else {
+		buf, err = etf.AppendTerm(buf, f.ctl, c.enc)
+		if err == nil && f.hasPayload {
+			buf = append(buf, tagVersion)
+		}
+	}
+	if err == nil && (f.hasPayload || f.aliasReply) {
 		buf, err = etf.AppendTerm(buf, f.payload, c.enc)
 	}
 	if size := len(buf) - start - 4; err == nil && size > c.opts.MaxMessageSize {
@@ -157,4 +176,30 @@ func (c *conn) appendFrame(buf []byte, f *outFrame) []byte {
 	}
 	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
 	return buf
+}
+
+// appendPid writes p as NEW_PID_EXT, what etf writes for it, without boxing.
+func appendPid(buf []byte, p gen.PID) []byte {
+	buf = appendAtom(append(buf, tagNewPid), string(p.Node))
+	buf = binary.BigEndian.AppendUint32(buf, uint32(p.ID))
+	buf = binary.BigEndian.AppendUint32(buf, uint32(p.ID>>32))
+	return binary.BigEndian.AppendUint32(buf, uint32(p.Creation))
+}
+
+// appendRef writes r as NEWER_REFERENCE_EXT.
+func appendRef(buf []byte, r etf.Ref) []byte {
+	buf = binary.BigEndian.AppendUint16(append(buf, tagNewerRef), uint16(len(r.IDs)))
+	buf = binary.BigEndian.AppendUint32(appendAtom(buf, string(r.Node)), r.Creation)
+	for _, id := range r.IDs {
+		buf = binary.BigEndian.AppendUint32(buf, id)
+	}
+	return buf
+}
+
+// appendAtom writes a node name atom (valid UTF-8, at most 255 characters).
+func appendAtom(buf []byte, a string) []byte {
+	if len(a) <= 255 {
+		return append(append(buf, tagSmallAtom8, byte(len(a))), a...)
+	}
+	return append(binary.BigEndian.AppendUint16(append(buf, tagAtomU8), uint16(len(a))), a...)
 }
