@@ -1,0 +1,289 @@
+package subscription
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ErrSocketClosed: a Socket was aborted.
+var ErrSocketClosed = errors.New("subscription: socket closed")
+
+// DeferAcceptSecs is TCP_DEFER_ACCEPT on the uwsgi sockets of routers and
+// workers, as uWSGI sets it (its --socket-timeout, 4 s): the kernel hands a
+// connection over only once the request's first bytes are in, so it is read
+// at once instead of waited for, and idle connects cost nothing.
+const DeferAcceptSecs = 4
+
+// ListenRaw binds addr as Listen does, for accepting with an Acceptor: it
+// returns the listener (for its address, and to close) and a duplicate of
+// its socket as an *os.File (the runtime waits for connections only
+// through a file; a listener's own raw connection cannot). A TCP socket gets
+// TCP_DEFER_ACCEPT. Close both.
+func ListenRaw(addr string) (net.Listener, *os.File, error) {
+	l, err := Listen(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tl, ok := l.(*net.TCPListener); ok {
+		if rc, err := tl.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, DeferAcceptSecs)
+			})
+		}
+	}
+	fl, ok := l.(interface{ File() (*os.File, error) })
+	if !ok {
+		l.Close()
+		return nil, nil, ErrOptions
+	}
+	f, err := fl.File()
+	if err != nil {
+		l.Close()
+		return nil, nil, err
+	}
+	return l, f, nil
+}
+
+// Acceptor accepts connections from a ListenRaw file as raw non-blocking
+// descriptors (for Socket): net.Listener.Accept would add a TCP_NODELAY
+// setsockopt, a getsockname, a poller registration and its allocations per
+// connection, which a one-request uwsgi connection does not need. One per
+// goroutine; several may share the file.
+type Acceptor struct {
+	rc  syscall.RawConn
+	fn  func(uintptr) bool
+	fd  int
+	err syscall.Errno
+}
+
+// NewAcceptor makes an Acceptor on f.
+func NewAcceptor(f *os.File) (*Acceptor, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	a := &Acceptor{rc: rc}
+	a.fn = a.accept
+	return a, nil
+}
+
+func (a *Acceptor) accept(lfd uintptr) bool {
+	r, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, lfd, 0, 0,
+		syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+	if e == syscall.EAGAIN {
+		return false
+	}
+	a.fd, a.err = int(r), e
+	return true
+}
+
+// Accept waits for a connection. An error wrapping os.ErrClosed means the
+// file was closed; EINTR and ECONNABORTED are retried; other errors (EMFILE)
+// are the caller's to back off from.
+func (a *Acceptor) Accept() (int, error) {
+	for {
+		if err := a.rc.Read(a.fn); err != nil {
+			// the file is closed or closing (there is no deadline to miss)
+			return -1, fmt.Errorf("%w: %w", os.ErrClosed, err)
+		}
+		switch a.err {
+		case 0:
+			return a.fd, nil
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue
+		}
+		return -1, os.NewSyscallError("accept4", a.err)
+	}
+}
+
+// Socket is an accepted connection: a raw non-blocking descriptor, read and
+// written with plain system calls as long as they do not block, and handed
+// to the runtime poller (an *os.File) only the first time one would.
+//
+// Why: a uwsgi client sends its whole request before the connection is even
+// accepted (TCP_DEFER_ACCEPT), and an answer of a few kilobytes fits the
+// socket buffer, so on the common path nothing ever waits on the socket.
+// Registering it with the poller would cost two epoll_ctl calls, a poll
+// descriptor, a finalizer and deadline timers per connection, none of which
+// uWSGI pays for.
+//
+// One goroutine owns it (Read, Write, WriteLast, Close); once Poll was
+// called, one other may Read while the owner writes. Abort may come from
+// any goroutine: it closes a polled socket, which ends a wait, and makes
+// every later call fail; it never closes a raw descriptor, whose number
+// could meanwhile be reused (the owner's Close does).
+type Socket struct {
+	fd      int
+	timeout time.Duration
+	rexp    time.Time // of the poller read deadline last set
+	wexp    time.Time // of the poller write deadline last set
+
+	mu      sync.Mutex // f's creation against Abort
+	f       *os.File   // nil while raw
+	aborted atomic.Bool
+}
+
+// NewSocket takes fd (non-blocking); timeout bounds each wait, renewed at
+// most once a second.
+func NewSocket(fd int, timeout time.Duration) *Socket {
+	return &Socket{fd: fd, timeout: timeout}
+}
+
+// deadlineSlack: a poller deadline is renewed once it is this old.
+const deadlineSlack = time.Second
+
+// Read reads into p: 0, io.EOF at the end of the stream.
+func (s *Socket) Read(p []byte) (int, error) {
+	if s.aborted.Load() {
+		return 0, ErrSocketClosed
+	}
+	if s.f == nil {
+		n, err := syscall.Read(s.fd, p)
+		for err == syscall.EINTR {
+			n, err = syscall.Read(s.fd, p)
+		}
+		switch {
+		case err == nil && n == 0 && len(p) > 0:
+			return 0, io.EOF
+		case err == nil:
+			return n, nil
+		case err != syscall.EAGAIN:
+			return 0, os.NewSyscallError("read", err)
+		}
+		if err := s.Poll(); err != nil {
+			return 0, err
+		}
+	}
+	if now := time.Now(); s.rexp.Sub(now) < s.timeout-deadlineSlack {
+		s.rexp = now.Add(s.timeout)
+		_ = s.f.SetReadDeadline(s.rexp)
+	}
+	return s.f.Read(p)
+}
+
+// Write writes all of p.
+func (s *Socket) Write(p []byte) (int, error) {
+	return s.write(p, 0)
+}
+
+// WriteLast writes all of p, the last bytes before Close: on a raw TCP
+// socket with MSG_MORE, so that the close sends them and its FIN in one
+// segment and the peer is woken once for both.
+func (s *Socket) WriteLast(p []byte) (int, error) {
+	return s.write(p, syscall.MSG_MORE)
+}
+
+func (s *Socket) write(p []byte, flags int) (int, error) {
+	if s.aborted.Load() {
+		return 0, ErrSocketClosed
+	}
+	done := 0
+	if s.f == nil {
+		for done < len(p) {
+			var n int
+			var err error
+			if flags != 0 {
+				n, err = syscall.SendmsgN(s.fd, p[done:], nil, nil, flags)
+				if err != nil && err != syscall.EINTR && err != syscall.EAGAIN {
+					flags = 0 // not a TCP socket: plain writes
+					continue
+				}
+			} else {
+				n, err = syscall.Write(s.fd, p[done:])
+			}
+			if err == syscall.EINTR {
+				continue
+			}
+			if err == syscall.EAGAIN {
+				break
+			}
+			if err != nil {
+				return done, os.NewSyscallError("write", err)
+			}
+			done += n
+		}
+		if done == len(p) {
+			return done, nil
+		}
+		if err := s.Poll(); err != nil {
+			return done, err
+		}
+	}
+	if now := time.Now(); s.wexp.Sub(now) < s.timeout-deadlineSlack {
+		s.wexp = now.Add(s.timeout)
+		_ = s.f.SetWriteDeadline(s.wexp)
+	}
+	n, err := s.f.Write(p[done:])
+	return done + n, err
+}
+
+// Poll hands the socket to the runtime poller, so that calls can wait on
+// it and Abort can end them.
+func (s *Socket) Poll() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.aborted.Load() {
+		return ErrSocketClosed
+	}
+	if s.f == nil && s.fd >= 0 {
+		s.f = os.NewFile(uintptr(s.fd), "socket")
+	}
+	return nil
+}
+
+// Abort makes every later call fail, ends a wait in progress and closes the
+// connection for the peer (a raw descriptor is shut down, not closed, so
+// that its number stays the owner's until Close).
+func (s *Socket) Abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aborted.Store(true)
+	switch {
+	case s.f != nil:
+		s.f.Close()
+	case s.fd >= 0:
+		_ = syscall.Shutdown(s.fd, syscall.SHUT_RDWR)
+	}
+}
+
+// Close closes the socket (the owner; again is a no-op).
+func (s *Socket) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	switch {
+	case s.f != nil:
+		err = s.f.Close() // f stays: a reader may still hold it and then fails
+	case s.fd >= 0:
+		err = syscall.Close(s.fd)
+		s.fd = -1
+	}
+	if errors.Is(err, os.ErrClosed) {
+		err = nil // aborted
+	}
+	return err
+}
+
+// RemoteAddr is the peer's address, for log lines.
+func (s *Socket) RemoteAddr() string {
+	sa, err := syscall.Getpeername(s.fd)
+	if err != nil {
+		return "?"
+	}
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+	case *syscall.SockaddrInet6:
+		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+	case *syscall.SockaddrUnix:
+		return "unix:" + a.Name
+	}
+	return "?"
+}

@@ -1,0 +1,144 @@
+package subscription
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// socketPair accepts one connection through ListenRaw and an Acceptor and
+// returns the raw Socket and the peer's end.
+func socketPair(t *testing.T) (*Socket, net.Conn) {
+	t.Helper()
+	l, f, err := ListenRaw("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close(); l.Close() })
+	a, err := NewAcceptor(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	// TCP_DEFER_ACCEPT: the connection is handed over with its first bytes.
+	if _, err := peer.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := a.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSocket(fd, 5*time.Second)
+	t.Cleanup(func() { s.Close() })
+	return s, peer
+}
+
+func TestSocketRawAndPolled(t *testing.T) {
+	s, peer := socketPair(t)
+	buf := make([]byte, 16)
+	n, err := s.Read(buf)
+	if err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("read %q %v", buf[:n], err)
+	}
+	// Nothing more to read: the socket goes to the poller and waits.
+	go peer.Write([]byte("again"))
+	n, err = io.ReadFull(s, buf[:5])
+	if err != nil || string(buf[:n]) != "again" {
+		t.Fatalf("read after wait %q %v", buf[:n], err)
+	}
+	// More than the socket buffers hold: the write waits for the reader.
+	big := bytes.Repeat([]byte("x"), 8<<20)
+	got := make(chan int, 1)
+	go func() {
+		n, _ := io.Copy(io.Discard, peer)
+		got <- int(n)
+	}()
+	if n, err := s.Write(big); err != nil || n != len(big) {
+		t.Fatalf("big write %d %v", n, err)
+	}
+	if n, err := s.WriteLast([]byte("end")); err != nil || n != 3 {
+		t.Fatalf("last write %d %v", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-got; n != len(big)+3 {
+		t.Fatalf("peer read %d bytes, want %d", n, len(big)+3)
+	}
+}
+
+func TestSocketLastWriteAndClose(t *testing.T) {
+	s, peer := socketPair(t)
+	// (unread bytes would make the close a reset)
+	if n, err := s.Read(make([]byte, 8)); n != 5 || err != nil {
+		t.Fatalf("read %d %v", n, err)
+	}
+	if _, err := s.WriteLast([]byte("answer")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	out, err := io.ReadAll(peer)
+	if err != nil || string(out) != "answer" {
+		t.Fatalf("peer got %q %v", out, err)
+	}
+}
+
+func TestSocketAbort(t *testing.T) {
+	t.Run("raw", func(t *testing.T) {
+		s, peer := socketPair(t)
+		s.Abort()
+		if _, err := s.Read(make([]byte, 8)); !errors.Is(err, ErrSocketClosed) {
+			t.Fatalf("read after abort: %v", err)
+		}
+		_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadAll(peer); err != nil {
+			t.Fatalf("peer: %v (want the end of the stream)", err)
+		}
+	})
+	t.Run("waiting", func(t *testing.T) {
+		s, _ := socketPair(t)
+		buf := make([]byte, 8)
+		s.Read(buf) // "hello"
+		if err := s.Poll(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Read(buf)
+			done <- err
+		}()
+		// Whether the read waits already or not: a polled read ends when
+		// the file is closed, a later one fails on the flag.
+		s.Abort()
+		if err := <-done; err == nil {
+			t.Fatal("read ended without error")
+		}
+	})
+}
+
+func TestAcceptorClosed(t *testing.T) {
+	l, f, err := ListenRaw("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a, _ := NewAcceptor(f)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Accept()
+		done <- err
+	}()
+	f.Close()
+	if err := <-done; !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("accept on a closed file: %v", err)
+	}
+}
