@@ -13,10 +13,7 @@ package fastrouter
 
 import (
 	"fmt"
-	"net"
-	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"ergo.services/ergo/act"
@@ -140,34 +137,11 @@ func (f *fastrouter) HandleMessage(from gen.PID, message any) error {
 	return nil
 }
 
-// deferAcceptSecs is TCP_DEFER_ACCEPT on the router's TCP sockets, as uWSGI
-// sets it (its --socket-timeout, 4 s): the kernel hands a connection over
-// only once the request's first bytes are in, so a session reads it at once
-// instead of waiting on the poller, and idle connects cost no session.
-const deferAcceptSecs = 4
-
-// listen binds addr for a listener meta process.
+// listen binds addr for a listener meta process (TCP_DEFER_ACCEPT, raw
+// accepts: subscription.ListenRaw).
 func listen(addr string, sh *shared) (*listener, error) {
-	l, err := subscription.Listen(addr)
+	l, f, err := subscription.ListenRaw(addr)
 	if err != nil {
-		return nil, err
-	}
-	if tl, ok := l.(*net.TCPListener); ok {
-		if rc, err := tl.SyscallConn(); err == nil {
-			_ = rc.Control(func(fd uintptr) {
-				_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, deferAcceptSecs)
-			})
-		}
-	}
-	type filer interface{ File() (*os.File, error) }
-	fl, ok := l.(filer)
-	if !ok {
-		l.Close()
-		return nil, fmt.Errorf("%w: %T has no descriptor", ErrOptions, l)
-	}
-	f, err := fl.File()
-	if err != nil {
-		l.Close()
 		return nil, err
 	}
 	return &listener{l: l, f: f, sh: sh, done: make(chan struct{})}, nil

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"ergo.services/ergo/gen"
+
+	"imperial/actors/subscription"
 )
 
 var _ gen.MetaBehavior = (*listener)(nil)
@@ -34,40 +36,22 @@ func (l *listener) Init(process gen.MetaProcess) error {
 }
 
 func (l *listener) Start() error {
-	rc, err := l.f.SyscallConn()
+	a, err := subscription.NewAcceptor(l.f)
 	if err != nil {
 		return err
 	}
-	var fd int
-	var aerr syscall.Errno
-	// accept4 straight into a non-blocking descriptor: net.Listener.Accept
-	// would add a TCP_NODELAY setsockopt, a getsockname and a poller
-	// registration per connection, which a session does not need (fd.go).
-	accept := func(lfd uintptr) bool {
-		r, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, lfd, 0, 0,
-			syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
-		if e == syscall.EAGAIN {
-			return false
-		}
-		fd, aerr = int(r), e
-		return true
-	}
 	for {
-		if err := rc.Read(accept); err != nil {
+		fd, err := a.Accept()
+		if err != nil {
 			if errors.Is(err, os.ErrClosed) {
 				return nil
 			}
-			return err
-		}
-		switch aerr {
-		case 0:
-			l.dispatch(fd)
-		case syscall.EINTR, syscall.ECONNABORTED:
-		default:
 			// EMFILE and friends: back off instead of spinning.
-			l.Log().Error("accept on %s: %s", l.l.Addr(), aerr)
+			l.Log().Error("accept on %s: %s", l.l.Addr(), err)
 			time.Sleep(10 * time.Millisecond)
+			continue
 		}
+		l.dispatch(fd)
 	}
 }
 

@@ -19,7 +19,6 @@ package fastrouter
 import (
 	"errors"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -62,12 +61,10 @@ type session struct {
 	relay  *relay
 	done   chan struct{}
 
-	// mu guards what Terminate closes: the client socket once it is
-	// polled (a raw descriptor is never closed by Terminate) and the node
-	// socket.
+	// mu guards what Terminate closes: the client socket (aborted) and
+	// the node socket.
 	mu     sync.Mutex
-	client *os.File
-	busy   bool
+	client *subscription.Socket
 	node   subscription.NodeConn
 	closed bool
 }
@@ -89,16 +86,16 @@ func (s *session) Start() error {
 	idle := time.NewTimer(sessionIdle)
 	defer idle.Stop()
 	for {
-		if !s.setBusy(true) {
-			syscall.Close(fd)
+		c := subscription.NewSocket(fd, s.sh.timeout)
+		if !s.setClient(c) {
+			c.Close()
 			return nil
 		}
-		c := conn{fd: fd, timeout: s.sh.timeout}
 		s.sh.active.Add(1)
-		s.serve(&c)
+		s.serve(c)
 		s.sh.active.Add(-1)
-		c.close()
-		s.setBusy(false)
+		c.Close()
+		s.setClient(nil)
 		idle.Reset(sessionIdle)
 		select {
 		case fd = <-s.sh.conns:
@@ -110,27 +107,13 @@ func (s *session) Start() error {
 	}
 }
 
-// setBusy marks the session serving a connection or idle (for Inspect);
-// false when the session is being terminated.
-func (s *session) setBusy(busy bool) bool {
+// setClient records the client socket for Terminate; false when the
+// session is being terminated.
+func (s *session) setClient(c *subscription.Socket) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.busy = busy
-	s.client = nil
+	s.client = c
 	return !s.closed
-}
-
-// promote hands the client socket to the runtime poller, so that the
-// session can wait on it and Terminate can close it.
-func (s *session) promote(c *conn) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed
-	}
-	c.f = os.NewFile(uintptr(c.fd), "client")
-	s.client = c.f
-	return nil
 }
 
 // setNode records the node socket for Terminate; false (and the socket
@@ -150,7 +133,7 @@ func (s *session) setNode(c subscription.NodeConn) bool {
 
 // serve routes one client connection: header and vars, key, node, the
 // packet with the node's modifiers, the body, the answer (spec §2.8).
-func (s *session) serve(client *conn) {
+func (s *session) serve(client *subscription.Socket) {
 	buf := s.buf
 	timeout := s.sh.timeout
 	n, total := 0, 0
@@ -161,7 +144,7 @@ func (s *session) serve(client *conn) {
 			break
 		}
 		if !errors.Is(err, uwsgi.ErrNeedMore) {
-			s.Log().Warning("fastrouter: bad request from %s: %s", client.remote(), err)
+			s.Log().Warning("fastrouter: bad request from %s: %s", client.RemoteAddr(), err)
 			return
 		}
 		if size > len(buf) {
@@ -169,18 +152,18 @@ func (s *session) serve(client *conn) {
 			copy(nb, buf[:n])
 			buf = nb
 		}
-		r, err := client.read(s, buf[n:])
+		r, err := client.Read(buf[n:])
 		n += r
 		if err != nil {
 			if n > 0 || !errors.Is(err, io.EOF) {
-				s.Log().Debug("fastrouter: client %s: %s", client.remote(), err)
+				s.Log().Debug("fastrouter: client %s: %s", client.RemoteAddr(), err)
 			}
 			return
 		}
 	}
 	key, cl, err := scanRequest(buf[uwsgi.HeaderSize:total])
 	if err != nil {
-		s.Log().Warning("fastrouter: bad request from %s: %s", client.remote(), err)
+		s.Log().Warning("fastrouter: bad request from %s: %s", client.RemoteAddr(), err)
 		return
 	}
 	if len(key) == 0 {
@@ -217,15 +200,15 @@ func (s *session) serve(client *conn) {
 	var bodyDone chan struct{}
 	if rest := cl - int64(send-total); rest > 0 {
 		// The body goroutine reads the client while this one writes to it:
-		// the socket is polled from the start, so that neither promotes it
-		// under the other.
-		if err := s.promote(client); err != nil {
+		// the socket is polled from the start, so that neither hands it to
+		// the poller under the other.
+		if err := client.Poll(); err != nil {
 			return
 		}
 		bodyDone = make(chan struct{})
 		go func() {
 			defer close(bodyDone)
-			w, _ := copyN(node, client.f, rest, timeout)
+			w, _ := copyN(node, client, rest, timeout)
 			rx.Add(uint64(w))
 		}()
 	}
@@ -241,7 +224,7 @@ func (s *session) serve(client *conn) {
 	}
 	// The answer is complete: the client hears it before the node socket is
 	// closed and the session end reported.
-	client.close()
+	client.Close()
 	if bodyDone != nil {
 		node.Close()
 		<-bodyDone
@@ -250,7 +233,7 @@ func (s *session) serve(client *conn) {
 
 // answer relays the node's answer to the client until the node closes (eof)
 // or a socket fails; tx is the count of bytes read from the node.
-func (s *session) answer(client *conn, node subscription.NodeConn, buf []byte, addr string) (tx uint64, eof bool) {
+func (s *session) answer(client *subscription.Socket, node subscription.NodeConn, buf []byte, addr string) (tx uint64, eof bool) {
 	timeout := s.sh.timeout
 	renewed := time.Now()
 	_ = node.SetReadDeadline(renewed.Add(timeout))
@@ -277,9 +260,9 @@ func (s *session) answer(client *conn, node subscription.NodeConn, buf []byte, a
 		case r.err != nil:
 			if r.held > 0 {
 				if errors.Is(r.err, io.EOF) {
-					_, _ = client.writeLast(s, buf[:r.held])
+					_, _ = client.WriteLast(buf[:r.held])
 				} else {
-					_, _ = client.write(s, buf[:r.held])
+					_, _ = client.Write(buf[:r.held])
 				}
 			}
 			if !errors.Is(r.err, io.EOF) {
@@ -288,7 +271,7 @@ func (s *session) answer(client *conn, node subscription.NodeConn, buf []byte, a
 			}
 			return tx, true
 		case r.flush || r.held == len(buf):
-			if _, err := client.write(s, buf[:r.held]); err != nil {
+			if _, err := client.Write(buf[:r.held]); err != nil {
 				return tx, false
 			}
 			r.held = 0
@@ -301,12 +284,12 @@ func (s *session) answer(client *conn, node subscription.NodeConn, buf []byte, a
 }
 
 // answerPlain is answer for a node socket without a descriptor.
-func (s *session) answerPlain(client *conn, node subscription.NodeConn, buf []byte, addr string) (tx uint64, eof bool) {
+func (s *session) answerPlain(client *subscription.Socket, node subscription.NodeConn, buf []byte, addr string) (tx uint64, eof bool) {
 	for {
 		r, err := node.Read(buf)
 		if r > 0 {
 			tx += uint64(r)
-			if _, werr := client.write(s, buf[:r]); werr != nil {
+			if _, werr := client.Write(buf[:r]); werr != nil {
 				return tx, false
 			}
 		}
@@ -331,12 +314,12 @@ func abort(node subscription.NodeConn) {
 	}
 }
 
-// copyN streams n bytes from src to dst with an idle timeout per operation.
-func copyN(dst subscription.NodeConn, src *os.File, n int64, timeout time.Duration) (int64, error) {
+// copyN streams n bytes from src (a Socket: it keeps its own idle timeout)
+// to dst with an idle timeout per write.
+func copyN(dst subscription.NodeConn, src io.Reader, n int64, timeout time.Duration) (int64, error) {
 	buf := make([]byte, min(n, bufSize))
 	var done int64
 	for done < n {
-		_ = src.SetReadDeadline(time.Now().Add(timeout))
 		r, err := src.Read(buf[:min(int64(len(buf)), n-done)])
 		if r > 0 {
 			_ = dst.SetWriteDeadline(time.Now().Add(timeout))
@@ -404,10 +387,10 @@ func (s *session) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error
 func (s *session) HandleInspect(from gen.PID, item ...string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.busy {
+	if s.client == nil {
 		return map[string]string{"client": "(idle)"}
 	}
-	return map[string]string{"client": "(busy)"}
+	return map[string]string{"client": "(serving)"} // its address would take a syscall racing the session's close
 }
 
 func (s *session) Terminate(reason error) {
@@ -421,7 +404,7 @@ func (s *session) Terminate(reason error) {
 	s.mu.Unlock()
 	close(s.done)
 	if client != nil {
-		client.Close()
+		client.Abort()
 	}
 	if node != nil {
 		node.Close()
