@@ -6,8 +6,10 @@ package worker
 // Sends    messageRPC to the RPC executor (through the caller) for
 //          modifier1 173 requests.
 // Owns     one connection at a time: Start accepts on the shared listener
-//          (the worker actor owns it and closes it), serves the request and
-//          closes; Terminate closes the connection in progress.
+//          (the worker actor owns it and closes it) into a raw socket
+//          (subscription.Socket: polled only if a call would block), serves
+//          the request and closes; Terminate aborts the connection in
+//          progress.
 
 import (
 	"bufio"
@@ -16,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +26,7 @@ import (
 	"ergo.services/ergo/gen"
 
 	"imperial/actors/cgi"
+	"imperial/actors/subscription"
 	"imperial/actors/wire/uwsgi"
 )
 
@@ -40,8 +44,9 @@ var varsLimits = uwsgi.Limits{MaxVars: 4096}
 type uwsgiLoop struct {
 	gen.MetaProcess
 	l   net.Listener
+	f   *os.File // l's socket for raw accepts (subscription.ListenRaw)
 	sh  *shared
-	cur atomic.Pointer[net.Conn]
+	cur atomic.Pointer[subscription.Socket]
 }
 
 func (u *uwsgiLoop) Init(process gen.MetaProcess) error {
@@ -50,19 +55,25 @@ func (u *uwsgiLoop) Init(process gen.MetaProcess) error {
 }
 
 func (u *uwsgiLoop) Start() error {
+	a, err := subscription.NewAcceptor(u.f)
+	if err != nil {
+		return err
+	}
 	for {
-		c, err := u.l.Accept()
+		fd, err := a.Accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, os.ErrClosed) {
 				return nil
 			}
 			u.Log().Error("accept on %s: %s", u.l.Addr(), err)
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		u.cur.Store(&c)
+		c := subscription.NewSocket(fd, u.sh.socketTimeout)
+		u.cur.Store(c)
 		u.sh.serveUWSGI(u, c)
 		u.cur.Store(nil)
+		c.Close()
 	}
 }
 
@@ -81,18 +92,16 @@ func (u *uwsgiLoop) HandleInspect(from gen.PID, item ...string) map[string]strin
 
 func (u *uwsgiLoop) Terminate(reason error) {
 	if c := u.cur.Load(); c != nil {
-		(*c).Close()
+		c.Abort()
 	}
 }
 
 // serveUWSGI serves one uwsgi connection: a web request, an RPC call or a
 // ping.
-func (sh *shared) serveUWSGI(mp gen.MetaProcess, c net.Conn) {
-	defer c.Close()
+func (sh *shared) serveUWSGI(mp gen.MetaProcess, c *subscription.Socket) {
 	bp := readPool.Get().(*[]byte)
 	defer readPool.Put(bp)
 	buf := *bp
-	_ = c.SetReadDeadline(time.Now().Add(sh.socketTimeout))
 	n, total := 0, 0
 	for {
 		size, err := uwsgi.PacketSize(buf[:n], varsLimits)
@@ -121,8 +130,7 @@ func (sh *shared) serveUWSGI(mp gen.MetaProcess, c net.Conn) {
 		sh.serveRPC(mp, c, buf[:total])
 	case h.Modifier1 == uwsgi.ModPing:
 		if h.Modifier2 == 0 {
-			_ = c.SetWriteDeadline(time.Now().Add(sh.socketTimeout))
-			c.Write(uwsgi.AppendHeader(nil, uwsgi.Header{Modifier1: uwsgi.ModPing, Modifier2: 1}))
+			c.WriteLast(uwsgi.AppendHeader(nil, uwsgi.Header{Modifier1: uwsgi.ModPing, Modifier2: 1}))
 		}
 	case h.Modifier1 < 100:
 		vars, _, err := uwsgi.ParseVars(buf[uwsgi.HeaderSize:total], varsLimits)
@@ -139,12 +147,13 @@ func (sh *shared) serveUWSGI(mp gen.MetaProcess, c net.Conn) {
 			mp.Log().Warning("uwsgi: bad request from %s: %s", c.RemoteAddr(), err)
 			return
 		}
+		sw := &socketWriter{s: c}
 		bw := writePool.Get().(*bufio.Writer)
-		bw.Reset(c)
+		bw.Reset(sw)
 		defer func() { bw.Reset(nil); writePool.Put(bw) }()
-		_ = c.SetDeadline(time.Now().Add(sh.socketTimeout))
 		rw := newUWSGIResponse(bw, req.Proto)
-		if sh.run(mp, c, rw, req) {
+		if sh.run(mp, c.Abort, rw, req) {
+			sw.last = true
 			rw.finish()
 		}
 	default:
@@ -152,13 +161,27 @@ func (sh *shared) serveUWSGI(mp gen.MetaProcess, c net.Conn) {
 	}
 }
 
-// run calls the app, with harakiri and panic recovery; false when the
-// response must not be completed.
-func (sh *shared) run(mp gen.MetaProcess, c net.Conn, w http.ResponseWriter, r *http.Request) (ok bool) {
+// socketWriter is the response's way to its socket: the flush that
+// finishes the response is the last write before the close (WriteLast).
+type socketWriter struct {
+	s    *subscription.Socket
+	last bool
+}
+
+func (w *socketWriter) Write(p []byte) (int, error) {
+	if w.last {
+		return w.s.WriteLast(p)
+	}
+	return w.s.Write(p)
+}
+
+// run calls the app, with harakiri (abort ends the connection) and panic
+// recovery; false when the response must not be completed.
+func (sh *shared) run(mp gen.MetaProcess, abort func(), w http.ResponseWriter, r *http.Request) (ok bool) {
 	if sh.harakiri > 0 {
 		t := time.AfterFunc(sh.harakiri, func() {
 			mp.Log().Error("*** HARAKIRI ON WORKER (%s %s took more than %s) ***", r.Method, r.RequestURI, sh.harakiri)
-			c.Close()
+			abort()
 		})
 		defer t.Stop()
 	}
@@ -177,7 +200,7 @@ func (sh *shared) run(mp gen.MetaProcess, c net.Conn, w http.ResponseWriter, r *
 // serveRPC answers a modifier1 173 request from the node's RPC registry:
 // framed (modifier2 0) or raw (modifier2 1); an unknown function, a failure
 // or an empty result closes without an answer, as uWSGI does.
-func (sh *shared) serveRPC(mp gen.MetaProcess, c net.Conn, pkt []byte) {
+func (sh *shared) serveRPC(mp gen.MetaProcess, c *subscription.Socket, pkt []byte) {
 	req, _, err := uwsgi.ParseRPCRequest(pkt, varsLimits)
 	if err != nil {
 		mp.Log().Warning("uwsgi rpc: bad request from %s: %s", c.RemoteAddr(), err)
@@ -202,10 +225,9 @@ func (sh *shared) serveRPC(mp gen.MetaProcess, c net.Conn, pkt []byte) {
 	if !res.OK || len(res.Result) == 0 {
 		return
 	}
-	_ = c.SetWriteDeadline(time.Now().Add(sh.socketTimeout))
 	if req.Modifier2 == uwsgi.RPCRaw {
-		c.Write(res.Result)
+		c.WriteLast(res.Result)
 		return
 	}
-	c.Write(uwsgi.AppendRPCResponse(make([]byte, 0, uwsgi.HeaderSize+len(res.Result)+32), res.Result))
+	c.WriteLast(uwsgi.AppendRPCResponse(make([]byte, 0, uwsgi.HeaderSize+len(res.Result)+32), res.Result))
 }

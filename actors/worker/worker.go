@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"ergo.services/ergo/act"
@@ -71,6 +72,7 @@ type worker struct {
 	act.Actor
 	opts      Options
 	listeners []net.Listener
+	files     []*os.File // raw-accept duplicates of the uwsgi listeners
 }
 
 // shared is what the worker's meta processes read: fixed after Init.
@@ -131,7 +133,16 @@ func (w *worker) Init(args ...any) error {
 	if _, err := w.SpawnMeta(sh.caller, gen.MetaOptions{MailboxSize: callerMailbox}); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
-	for _, addr := range append(append([]string{}, opts.Sockets...), opts.HTTPSockets...) {
+	for _, addr := range opts.Sockets {
+		l, f, err := subscription.ListenRaw(addr)
+		if err != nil {
+			w.closeListeners()
+			return fmt.Errorf("worker: bind %s: %w", addr, err)
+		}
+		w.listeners = append(w.listeners, l)
+		w.files = append(w.files, f)
+	}
+	for _, addr := range opts.HTTPSockets {
 		l, err := subscription.Listen(addr)
 		if err != nil {
 			w.closeListeners()
@@ -142,7 +153,7 @@ func (w *worker) Init(args ...any) error {
 	for i, l := range w.listeners {
 		if i < len(opts.Sockets) {
 			for t := 0; t < conc; t++ {
-				if _, err := w.SpawnMeta(&uwsgiLoop{l: l, sh: sh}, gen.MetaOptions{MailboxSize: 4}); err != nil {
+				if _, err := w.SpawnMeta(&uwsgiLoop{l: l, f: w.files[i], sh: sh}, gen.MetaOptions{MailboxSize: 4}); err != nil {
 					w.closeListeners()
 					return fmt.Errorf("worker: %w", err)
 				}
@@ -168,6 +179,9 @@ func (w *worker) Init(args ...any) error {
 }
 
 func (w *worker) closeListeners() {
+	for _, f := range w.files {
+		f.Close()
+	}
 	for _, l := range w.listeners {
 		l.Close()
 	}
