@@ -70,10 +70,13 @@ func (s *sup) Init(args ...any) (act.SupervisorSpec, error) {
 	if err != nil {
 		return act.SupervisorSpec{}, err
 	}
+	// The table of native Erlang calls outlives a restart of ernie_beam,
+	// which completes them, and of ernie_server, whose connections add them.
+	o.calls = newErlCalls()
 	if mods, paths := router.ErlangModules(); len(mods) > 0 {
 		children = append(children, act.SupervisorChildSpec{Name: BeamName, Factory: factoryBeam,
 			Options: gen.ProcessOptions{MailboxSize: beamMailbox},
-			Args:    []any{beamOptions{BeamOptions: o.Beam, modules: mods, codepaths: paths}}})
+			Args:    []any{beamOptions{BeamOptions: o.Beam, modules: mods, codepaths: paths, calls: o.calls}}})
 	}
 	for _, sp := range o.Specs {
 		if sp.Type != config.External {

@@ -3,12 +3,15 @@ package ernie
 // ernie_beam: owns the BEAM peer that runs native Erlang modules.
 //
 // Accepts  MessageBeamSubscribe (from ernie_server); from the peer, the
-//          tuple {ernie_beam_ready, Node, [{Module, Exports | {error, R}}]};
+//          tuple {ernie_beam_ready, Node, [{Module, Exports | {error, R}}],
+//          RPC} and the replies of its call server (erlcalls.go);
 //          from its meta: messageBeamExit; from itself: messageBeamStart.
 // Sends    MessageBeamReady to the subscribers, each time the peer is ready.
 // Spawns   one beam meta (the erl OS process), again after it exits, with a
 //          growing delay while it keeps dying young.
-// Owns     the peer's readiness state only.
+// Owns     the peer's readiness state; completes the calls of the shared
+//          erlCalls table from the replies, and fails them all when the
+//          peer exits.
 
 import (
 	"fmt"
@@ -27,9 +30,9 @@ const (
 	DefaultBeamTimeout = time.Minute
 	beamMinUptime      = 5 * time.Second
 	beamMaxBackoff     = 10 * time.Second
-	// beamMailbox bounds ernie_beam's mailbox (the peer's reports and
-	// subscriptions).
-	beamMailbox = 256
+	// beamMailbox bounds ernie_beam's mailbox: the peer's reports,
+	// subscriptions and the replies of every call in flight.
+	beamMailbox = maxErlCalls + 256
 )
 
 // BeamOptions describe the BEAM peer that runs the native Erlang modules.
@@ -53,6 +56,7 @@ type BeamOptions struct {
 type beamOptions struct {
 	BeamOptions
 	modules, codepaths []string
+	calls              *erlCalls
 }
 
 type messageBeamStart struct{}
@@ -97,6 +101,9 @@ func (b *beam) HandleMessage(from gen.PID, message any) error {
 		b.start()
 	case messageBeamExit:
 		b.running, b.ready = false, nil
+		if n := b.opts.calls.failAll(ErrPeerGone); n > 0 {
+			b.Log().Warning("ernie: %d native Erlang calls failed: the BEAM peer exited", n)
+		}
 		if time.Since(b.started) < beamMinUptime {
 			b.failures++
 		} else {
@@ -111,6 +118,10 @@ func (b *beam) HandleMessage(from gen.PID, message any) error {
 			b.Send(from, *b.ready)
 		}
 	case etf.Tuple:
+		if id, r, ok := parseReply(m); ok {
+			b.opts.calls.complete(id, r) // false: the caller gave up
+			return nil
+		}
 		r, ok := parseReady(m)
 		if !ok {
 			b.Log().Warning("ernie: unexpected message from the BEAM peer: %v", m)
@@ -144,11 +155,17 @@ func (b *beam) start() {
 
 // erlArgs builds the peer's command line: a hidden node with the imperial
 // cookie that adds the codepaths as Ernie does (code:add_patha each, so
-// the last is searched first), loads the modules, reports their exports to
-// {ernie_beam, Imperial} and halts when the imperial node goes away.
+// the last is searched first), loads the modules, starts the call server
+// (erlcalls.go), reports the exports and whether the call server runs to
+// {ernie_beam, Imperial}, and halts when the imperial node goes away or
+// the call server dies. The BEAM schedulers do not busy-wait for work
+// (+sbwt none): the peer shares the machine with imperial, and spinning
+// between calls took CPU imperial needed; Extra comes later and may say
+// otherwise.
 func (b *beam) erlArgs() []string {
 	o := b.opts
-	args := []string{"-noshell", "-noinput", "-hidden", o.NameFlag, o.Name}
+	args := []string{"-noshell", "-noinput", "-hidden", o.NameFlag, o.Name,
+		"+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none"}
 	if o.Cookie != "" {
 		args = append(args, "-setcookie", o.Cookie)
 	}
@@ -161,20 +178,32 @@ func (b *beam) erlArgs() []string {
 	for i, p := range o.codepaths {
 		paths[i] = quoteString(p)
 	}
+	forms := make([]string, len(rpcServerForms))
+	for i, f := range rpcServerForms {
+		forms[i] = quoteString(f)
+	}
 	imp := quoteAtom(string(o.Imperial))
 	eval := "Imp = " + imp + ", Mods = [" + strings.Join(mods, ",") + "], " +
 		"[code:add_patha(P) || P <- [" + strings.Join(paths, ",") + "]], " +
 		"R = [case code:ensure_loaded(M) of {module, M} -> {M, M:module_info(exports)}; E -> {M, E} end || M <- Mods], " +
+		"Rpc = try " +
+		"Fs = [begin {ok, Ts, _} = erl_scan:string(S), {ok, Fm} = erl_parse:parse_form(Ts), Fm end || S <- [" + strings.Join(forms, ",") + "]], " +
+		"{ok, RM, RB} = compile:forms(Fs, [binary]), " +
+		"{module, RM} = code:load_binary(RM, \"" + rpcServerName + ".erl\", RB), " +
+		rpcServerName + ":start({" + string(BeamName) + ", Imp}) " +
+		"catch _:_ -> none end, " +
 		"case net_kernel:connect_node(Imp) of true -> ok; _ -> erlang:halt(3) end, " +
 		"spawn(fun() -> erlang:monitor_node(Imp, true), " +
-		"{" + string(BeamName) + ", Imp} ! {ernie_beam_ready, node(), R}, " +
-		"receive {nodedown, Imp} -> erlang:halt(0) end end)"
+		"is_pid(Rpc) andalso is_reference(erlang:monitor(process, Rpc)), " +
+		"{" + string(BeamName) + ", Imp} ! {ernie_beam_ready, node(), R, is_pid(Rpc)}, " +
+		"receive {nodedown, Imp} -> erlang:halt(0); {'DOWN', _, process, _, _} -> erlang:halt(4) end end)"
 	return append(args, "-eval", eval)
 }
 
-// parseReady reads {ernie_beam_ready, Node, [{Module, Exports | Error}]}.
+// parseReady reads {ernie_beam_ready, Node, [{Module, Exports | Error}],
+// RPC} (RPC: the call server runs; a report without it means no).
 func parseReady(t etf.Tuple) (MessageBeamReady, bool) {
-	if len(t) != 3 || t[0] != etf.Atom("ernie_beam_ready") {
+	if len(t) != 3 && len(t) != 4 || t[0] != etf.Atom("ernie_beam_ready") {
 		return MessageBeamReady{}, false
 	}
 	node, ok1 := t[1].(etf.Atom)
@@ -183,6 +212,7 @@ func parseReady(t etf.Tuple) (MessageBeamReady, bool) {
 		return MessageBeamReady{}, false
 	}
 	r := MessageBeamReady{Peer: gen.Atom(node), Exports: map[string][]ernie.FunArity{}}
+	r.RPC = len(t) == 4 && t[3] == etf.Atom("true")
 	var errs []string
 	for _, e := range list {
 		me, ok := e.(etf.Tuple)

@@ -188,7 +188,7 @@ func (c *connServer) serveRequest(accepted time.Time, prio ernie.Priority, act e
 	ctx, cancel := c.o.d.context(c.l.ctx)
 	defer cancel()
 	goArgs := &lazyArgs{raw: act.Args}
-	h, err := c.o.d.route(ctx, act.Module, act.Function, act.Args, goArgs)
+	h, err := c.o.d.route(ctx, c.l, act.Module, act.Function, act.Args, goArgs)
 	if err != nil {
 		return c.write(ernie.EncodeError(ernie.ErrorReply(err, act.Module, act.Function)))
 	}
@@ -197,7 +197,7 @@ func (c *connServer) serveRequest(accepted time.Time, prio ernie.Priority, act e
 	if h.Kind.Native() {
 		entry.Handler = accesslog.Native
 		start := time.Now()
-		v, err := c.o.d.runNative(ctx, h, act.Function, act.Args, goArgs)
+		v, err := c.o.d.runNative(ctx, c.l, h, act.Function, act.Args, goArgs)
 		var out []byte
 		if err != nil {
 			out = ernie.EncodeError(ernie.ErrorReply(err, act.Module, act.Function))
@@ -249,7 +249,7 @@ func (c *connServer) serveRequest(accepted time.Time, prio ernie.Priority, act e
 func (c *connServer) cast(accepted time.Time, prio ernie.Priority, act ernie.Action, raw []byte) {
 	ctx, cancel := c.o.d.context(c.l.ctx)
 	goArgs := &lazyArgs{raw: act.Args}
-	h, err := c.o.d.route(ctx, act.Module, act.Function, act.Args, goArgs)
+	h, err := c.o.d.route(ctx, c.l, act.Module, act.Function, act.Args, goArgs)
 	if err != nil {
 		cancel()
 		return
@@ -271,7 +271,7 @@ func (c *connServer) cast(accepted time.Time, prio ernie.Priority, act ernie.Act
 	run := func() {
 		defer cancel()
 		start := time.Now()
-		c.o.d.runNative(ctx, h, act.Function, act.Args, goArgs)
+		c.o.d.runNative(ctx, c.l, h, act.Function, act.Args, goArgs)
 		c.o.counters.completed.Add(1)
 		entry.Wait, entry.Run = start.Sub(accepted), time.Since(start)
 		c.log(entry)

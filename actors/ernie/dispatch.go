@@ -29,6 +29,8 @@ type Dispatcher struct {
 	rpc         ErlangRPC
 	callTimeout time.Duration
 	pools       map[string]gen.Atom // external module → its pool's name
+	calls       *erlCalls           // with rpcServer: the peer's call server runs
+	rpcServer   gen.ProcessID
 }
 
 // newDispatcher builds the dispatcher of router.
@@ -64,8 +66,8 @@ func (d *Dispatcher) context(parent context.Context) (context.Context, context.C
 }
 
 // route picks the handler of a request; goArgs converts the arguments for
-// native Go predicates and functions once.
-func (d *Dispatcher) route(ctx context.Context, mod, fun string, args etf.List, goArgs *lazyArgs) (*ernie.Handler, error) {
+// native Go predicates and functions once; s sends native Erlang calls.
+func (d *Dispatcher) route(ctx context.Context, s sender, mod, fun string, args etf.List, goArgs *lazyArgs) (*ernie.Handler, error) {
 	return d.router.Route(mod, fun, args, func(h *ernie.Handler) (bool, error) {
 		if h.Kind == ernie.GoNative {
 			f, _ := h.Function(fun, len(args))
@@ -75,7 +77,7 @@ func (d *Dispatcher) route(ctx context.Context, mod, fun string, args etf.List, 
 			}
 			return callPred(ctx, f.Pred, ga)
 		}
-		v, err := d.erlang(ctx, mod, fun+ernie.PredSuffix, args)
+		v, err := d.erlang(ctx, s, mod, fun+ernie.PredSuffix, args)
 		if err != nil {
 			return false, err
 		}
@@ -110,7 +112,7 @@ func (l *lazyArgs) get() ([]any, error) {
 
 // runNative runs a native handler and returns the value to send in
 // {reply, Value} (ready for bert.Encode), or an error for ErrorReply.
-func (d *Dispatcher) runNative(ctx context.Context, h *ernie.Handler, fun string, args etf.List, goArgs *lazyArgs) (any, error) {
+func (d *Dispatcher) runNative(ctx context.Context, s sender, h *ernie.Handler, fun string, args etf.List, goArgs *lazyArgs) (any, error) {
 	if h.Kind == ernie.GoNative {
 		f, ok := h.Function(fun, len(args))
 		if !ok {
@@ -122,7 +124,7 @@ func (d *Dispatcher) runNative(ctx context.Context, h *ernie.Handler, fun string
 		}
 		return callGo(ctx, f.Call, ga)
 	}
-	v, err := d.erlang(ctx, h.Module(), fun, args)
+	v, err := d.erlang(ctx, s, h.Module(), fun, args)
 	if err != nil {
 		return nil, err
 	}
@@ -130,13 +132,20 @@ func (d *Dispatcher) runNative(ctx context.Context, h *ernie.Handler, fun string
 }
 
 // erlang calls mod:fun on the BEAM peer with bert.erl's argument
-// conversion; errors come back as *bert.Error.
-func (d *Dispatcher) erlang(ctx context.Context, mod, fun string, args etf.List) (any, error) {
-	if d.rpc == nil || d.peer == "" {
+// conversion, through the peer's call server (sent from s) or else
+// ErlangRPC; errors come back as *bert.Error.
+func (d *Dispatcher) erlang(ctx context.Context, s sender, mod, fun string, args etf.List) (any, error) {
+	if d.calls == nil && d.rpc == nil || d.peer == "" {
 		return nil, ernie.ServerError(ernie.CodeUndesignated, "no BEAM peer for native Erlang modules")
 	}
 	conv, _ := ernie.ToErlang(args).(etf.List)
-	v, err := d.rpc(ctx, d.peer, etf.Atom(mod), etf.Atom(fun), []any(conv))
+	var v any
+	var err error
+	if d.calls != nil {
+		v, err = d.calls.call(ctx, s, d.rpcServer, etf.Atom(mod), etf.Atom(fun), conv)
+	} else {
+		v, err = d.rpc(ctx, d.peer, etf.Atom(mod), etf.Atom(fun), []any(conv))
+	}
 	if err != nil {
 		var ex *ernie.ErlangException
 		if errors.As(err, &ex) {

@@ -31,6 +31,9 @@ type MessageBeamReady struct {
 	Peer    gen.Atom                    // the peer's node name
 	Exports map[string][]ernie.FunArity // module → exported functions
 	Err     string                      // non-empty: a module failed to load
+	// RPC: the peer's call server runs (else calls go through
+	// Options.ErlangRPC).
+	RPC bool
 }
 
 // MessageBeamSubscribe asks ernie_beam for MessageBeamReady (at once if the

@@ -44,15 +44,15 @@ func Call(p gen.Process, mod, fun string, args []any, timeout time.Duration) (an
 	defer cancel()
 	list := etf.List(args)
 	goArgs := &lazyArgs{raw: list}
-	h, err := d.route(ctx, mod, fun, list, goArgs)
+	h, err := d.route(ctx, p, mod, fun, list, goArgs)
 	if err != nil {
 		return nil, err
 	}
 	switch h.Kind {
 	case ernie.ErlangNative:
-		return d.erlang(ctx, mod, fun, list)
+		return d.erlang(ctx, p, mod, fun, list)
 	case ernie.GoNative:
-		v, err := d.runNative(ctx, h, fun, list, goArgs)
+		v, err := d.runNative(ctx, p, h, fun, list, goArgs)
 		if err != nil {
 			return nil, ernie.ErrorReply(err, mod, fun)
 		}

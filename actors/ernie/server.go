@@ -73,8 +73,10 @@ type Options struct {
 	// WorkerStdout and WorkerStderr receive the external workers' output
 	// (nil: imperial's).
 	WorkerStdout, WorkerStderr *os.File
-	// Beam describes the BEAM peer (used when an entry has codepaths), and
-	// ErlangRPC reaches it.
+	// Beam describes the BEAM peer (used when an entry has codepaths).
+	// Native Erlang calls go to the call server ernie_beam starts on the
+	// peer; ErlangRPC reaches the peer when that server could not be
+	// started (nil: such calls fail).
 	Beam      BeamOptions
 	ErlangRPC ErlangRPC
 	// Halt is called once an '__admin__' halt has drained the in-flight
@@ -83,6 +85,8 @@ type Options struct {
 	// Fatal is called when the server cannot start serving (a native
 	// Erlang module failed to load, the BEAM peer never came up).
 	Fatal func(error)
+
+	calls *erlCalls // set by ernie_sup: the native Erlang calls in flight
 }
 
 func factoryServer() gen.ProcessBehavior { return &server{} }
@@ -149,7 +153,7 @@ func needsBeam(specs []config.ModuleSpec) bool {
 func (s *server) HandleMessage(from gen.PID, message any) error {
 	switch m := message.(type) {
 	case messageServe:
-		return s.serve(nil, "")
+		return s.serve(nil, "", false)
 	case MessageBeamReady:
 		if s.serving {
 			return nil
@@ -161,7 +165,7 @@ func (s *server) HandleMessage(from gen.PID, message any) error {
 			s.fatal(fmt.Errorf("ernie: %s", m.Err))
 			return nil
 		}
-		return s.serve(m.Exports, m.Peer)
+		return s.serve(m.Exports, m.Peer, m.RPC)
 	case messageBeamTimeout:
 		if !s.serving {
 			s.fatal(fmt.Errorf("ernie: the BEAM peer for native Erlang modules was not ready in time (see its output above)"))
@@ -186,12 +190,15 @@ func (s *server) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error)
 }
 
 // serve builds the dispatcher and starts the listener and access log.
-func (s *server) serve(exports map[string][]ernie.FunArity, peer gen.Atom) error {
+func (s *server) serve(exports map[string][]ernie.FunArity, peer gen.Atom, rpc bool) error {
 	router, err := ernie.NewRouter(s.opts.Specs, s.opts.Natives, exports)
 	if err != nil {
 		return err
 	}
 	s.d = newDispatcher(router, peer, s.opts.ErlangRPC, s.opts.CallTimeout)
+	if rpc && s.opts.calls != nil {
+		s.d.calls, s.d.rpcServer = s.opts.calls, gen.ProcessID{Name: rpcServerName, Node: peer}
+	}
 	tmpl := connOptions{d: s.d, counters: s.counters, server: s.PID(), maxPacket: s.opts.MaxPacket,
 		limits: s.opts.Limits, idleTimeout: s.opts.IdleTimeout, writeTimeout: s.opts.WriteTimeout}
 	if tmpl.maxPacket == 0 {
