@@ -112,8 +112,11 @@ type ResponseStats struct {
 
 // Internal messages between the pool and its worker metas.
 
-// messageJob hands a request to a worker meta.
+// messageJob is a request on a worker (worker_meta.go start); the pool
+// sends it to the worker meta only when rest, the part of the frame the
+// pipe did not take at once, is left to write.
 type messageJob struct {
+	rest       []byte
 	seq        uint64
 	id         uint64
 	replyTo    any

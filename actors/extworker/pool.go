@@ -10,7 +10,9 @@ package extworker
 //          messageRespawn (SendAfter).
 // Replies  MessageReply with an error when a request cannot run (queue full,
 //          worker exited, timeout, unavailable).
-// Sends    messageJob, messageStop to its worker metas; on a timeout it
+// Sends    messageStop (and messageJob, for what a pipe did not take at
+//          once) to its worker metas; writes requests into idle workers'
+//          pipes without blocking (workerMeta.start); on a timeout it
 //          kills the worker's process group directly (workerMeta.kill).
 // Spawns   Count worker meta processes (worker_meta.go), more during a
 //          reload, a replacement for each one that exits.
@@ -289,11 +291,23 @@ func (p *pool) dispatch(w *worker, j *job) {
 	if j.call {
 		replyTo = p.PID()
 	}
-	msg := messageJob{seq: j.seq, id: j.req.ID, replyTo: replyTo, payload: j.req.Payload, tag: j.req.Tag,
+	msg := &messageJob{seq: j.seq, id: j.req.ID, replyTo: replyTo, payload: j.req.Payload, tag: j.req.Tag,
 		queued: now.Sub(j.arrived), qh: j.qh, ql: j.ql, dispatched: now}
-	if err := p.SendAlias(w.alias, msg); err != nil {
-		// The meta is gone: its messageExit may already be queued. The
-		// request never reached it, so it goes back to the head of its queue.
+	// The request goes into the worker's pipe from here, without a hop
+	// through the worker meta's mailbox; only what the pipe cannot take at
+	// once goes to the meta, which may block writing it.
+	rest, err := w.meta.start(msg)
+	switch {
+	case err != nil:
+		w.meta.kill() // it closed fd 3 or is gone: make sure it is dead
+	case len(rest) > 0:
+		msg.rest = rest
+		err = p.SendAlias(w.alias, *msg)
+	}
+	if err != nil {
+		// The worker is gone: its messageExit may already be queued. The
+		// request did not reach it whole, so it goes back to the head of
+		// its queue.
 		w.busy = nil
 		p.queue.pushFront(j.req.Priority, j)
 		p.workerExit(w.alias, fmt.Errorf("%w: %w", ErrWorkerExited, err))

@@ -481,3 +481,26 @@ func TestTimeoutWhileWriting(t *testing.T) {
 	}
 	f.waitStats("replaced", func(s extworker.ResponseStats) bool { return s.Idle == 1 && livePids(s) && s.Served == 0 })
 }
+
+// TestLargeRequestAndReplyChannel: a request larger than the pipe buffer
+// (the pool writes what the pipe takes, the worker meta the rest) comes
+// back whole, here on a reply channel instead of a process.
+func TestLargeRequestAndReplyChannel(t *testing.T) {
+	f := start(t, extworker.Options{Count: 1})
+	ch := make(chan extworker.MessageReply, 1)
+	big := strings.Repeat("0123456789", 100_000)
+	for i, payload := range []string{"small", big, "after"} {
+		m := extworker.MessageRequest{ID: uint64(i + 1), ReplyTo: (chan<- extworker.MessageReply)(ch), Payload: []byte("echo " + payload)}
+		if err := f.node.Send(f.pool, m); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-ch:
+			if r.Err != nil || r.ID != uint64(i+1) || string(r.Payload) != payload {
+				t.Fatalf("reply %d: id %d err %v, %d bytes, want %d", i+1, r.ID, r.Err, len(r.Payload), len(payload))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no reply to request %d", i+1)
+		}
+	}
+}

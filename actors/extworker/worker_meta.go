@@ -2,9 +2,11 @@ package extworker
 
 // One worker: a meta process owning one OS process and its two pipes.
 //
-// Accepts  messageJob (write the request to fd 3), messageStop (close fd 3,
-//          SIGKILL after StopTimeout). The pool kills a timed-out worker
-//          with kill, not a message: HandleMessage may be stuck writing.
+// Accepts  messageJob (write the rest of a request to fd 3: the pool wrote
+//          what the pipe took at once, see writeNow), messageStop (close
+//          fd 3, SIGKILL after StopTimeout). The pool kills a timed-out
+//          worker with kill, not a message: HandleMessage may be stuck
+//          writing.
 // Sends    MessageReply to the job's ReplyTo and messageIdle to the pool
 //          after each reply; messageStarted once the process runs;
 //          messageExit to the pool from Terminate.
@@ -38,7 +40,8 @@ type workerMeta struct {
 
 	// Fixed after Init.
 	cmd            *exec.Cmd
-	reqW, repR     *os.File // parent ends: requests out (child fd 3), replies in (child fd 4)
+	reqW, repR     *os.File        // parent ends: requests out (child fd 3), replies in (child fd 4)
+	reqRaw         syscall.RawConn // reqW's, for writeNow
 	childR, childW *os.File // child ends, closed once the child has them
 	exited         chan struct{}
 
@@ -70,7 +73,15 @@ func (w *workerMeta) Init(process gen.MetaProcess) error {
 	cmd.Stdout, cmd.Stderr = w.opts.Stdout, w.opts.Stderr
 	cmd.ExtraFiles = []*os.File{r3, w4} // fd 3 and fd 4 in the child
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	w.cmd, w.reqW, w.repR, w.childR, w.childW = cmd, w3, r4, r3, w4
+	raw, err := w3.SyscallConn()
+	if err != nil {
+		r3.Close()
+		w3.Close()
+		r4.Close()
+		w4.Close()
+		return fmt.Errorf("%w: pipe: %w", ErrStart, err)
+	}
+	w.cmd, w.reqW, w.repR, w.childR, w.childW, w.reqRaw = cmd, w3, r4, r3, w4, raw
 	w.exited = make(chan struct{})
 	return nil
 }
@@ -133,15 +144,52 @@ func (w *workerMeta) readLoop() error {
 	}
 }
 
+// start makes j the worker's job and writes what the pipe takes of its
+// frame at once, without blocking: it runs on the pool's goroutine, so the
+// request reaches an idle worker without a hop through this meta's
+// mailbox. It returns the part still to write (HandleMessage writes it,
+// blocking if need be), or an error if the pipe is broken.
+func (w *workerMeta) start(j *messageJob) ([]byte, error) {
+	frame, err := berp.AppendPacket(make([]byte, 0, berp.HeaderSize+len(j.payload)), j.payload)
+	if err != nil {
+		return nil, err
+	}
+	w.current.Store(j)
+	n, err := w.writeNow(frame)
+	return frame[n:], err
+}
+
+// writeNow writes as much of b as fd 3 takes without waiting.
+func (w *workerMeta) writeNow(b []byte) (int, error) {
+	var n int
+	var werr error
+	err := w.reqRaw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err == syscall.EAGAIN {
+				return true // full: the rest goes through HandleMessage
+			}
+			if err != nil {
+				werr = err
+				return true
+			}
+			n += m
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}
+
 func (w *workerMeta) HandleMessage(from gen.PID, message any) error {
 	switch m := message.(type) {
 	case messageJob:
-		w.current.Store(&m)
-		buf, err := berp.AppendPacket(make([]byte, 0, berp.HeaderSize+len(m.payload)), m.payload)
-		if err == nil {
-			_, err = w.reqW.Write(buf)
-		}
-		if err != nil {
+		if _, err := w.reqW.Write(m.rest); err != nil {
 			// The process is gone or closed fd 3: make sure it is dead, the
 			// reader then reports the exit and the pool fails the job.
 			w.kill()
