@@ -32,7 +32,9 @@
 # shared/specs/ernie-bert.md §4.3). Differences: it loads the C decoder that
 # Debian's ruby-bert ships but does not find (set ERNIE_PURE_RUBY=1 to keep
 # the pure-Ruby one), answers undecodable requests with an error instead of
-# crashing, and builds log messages only when their level is enabled.
+# crashing, builds log messages only when their level is enabled, reads
+# requests in chunks (one read(2) per request, not two) and writes each
+# reply with one write(2), length and body together.
 
 require 'bert'
 require 'logger'
@@ -60,10 +62,37 @@ module FastBERT
   NIL = BERT.encode(nil).byteslice(1..).freeze
   TRUE = BERT.encode(true).byteslice(1..).freeze
   FALSE = BERT.encode(false).byteslice(1..).freeze
+  # Symbols seen are kept encoded (a handler's replies use few); at most
+  # MAX_SYMBOLS, so that symbols made from data cannot grow it for ever.
+  MAX_SYMBOLS = 4096
+  SYMBOLS = {}
+  PACKET_HEAD = "\0\0\0\0\x83".b.freeze
 
   def self.encode(obj)
     buf = String.new("\x83", encoding: Encoding::BINARY, capacity: 64)
     put(buf, obj, 0) ? buf : nil
+  end
+
+  # packet returns obj encoded behind its 4-byte length (one write), or
+  # nil as encode does.
+  def self.packet(obj)
+    buf = PACKET_HEAD.dup
+    return nil unless put(buf, obj, 0)
+    n = buf.bytesize - 4
+    buf.setbyte(0, n >> 24)
+    buf.setbyte(1, (n >> 16) & 255)
+    buf.setbyte(2, (n >> 8) & 255)
+    buf.setbyte(3, n & 255)
+    buf
+  end
+
+  def self.symbol(sym)
+    s = sym.to_s
+    enc = String.new("d", encoding: Encoding::BINARY)
+    [s.bytesize].pack('n', buffer: enc)
+    enc << (s.ascii_only? ? s : s.b)
+    SYMBOLS[sym] = enc.freeze if SYMBOLS.size < MAX_SYMBOLS
+    enc
   end
 
   def self.put(buf, obj, depth)
@@ -73,15 +102,17 @@ module FastBERT
       if obj >= 0 && obj < 256
         buf << 97 << obj
       elsif obj <= MAX_INT && obj >= MIN_INT
-        buf << 98 << [obj].pack('N')
+        buf << 98
+        [obj].pack('N', buffer: buf)
       else
         return false
       end
     when Symbol
-      s = obj.to_s
-      buf << 100 << [s.bytesize].pack('n') << (s.ascii_only? ? s : s.b)
+      buf << (SYMBOLS[obj] || symbol(obj))
     when String
-      buf << 109 << [obj.bytesize].pack('N') << (obj.ascii_only? ? obj : obj.b)
+      buf << 109
+      [obj.bytesize].pack('N', buffer: buf)
+      buf << (obj.ascii_only? ? obj : obj.b)
     when nil then buf << NIL
     when true then buf << TRUE
     when false then buf << FALSE
@@ -92,14 +123,16 @@ module FastBERT
       if obj.length < 256
         buf << 104 << obj.length
       else
-        buf << 105 << [obj.length].pack('N')
+        buf << 105
+        [obj.length].pack('N', buffer: buf)
       end
       obj.each { |e| return false unless put(buf, e, depth + 1) }
     when Array
       if obj.empty?
         buf << 106
       else
-        buf << 108 << [obj.length].pack('N')
+        buf << 108
+        [obj.length].pack('N', buffer: buf)
         obj.each { |e| return false unless put(buf, e, depth + 1) }
         buf << 106
       end
@@ -187,20 +220,53 @@ class Ernie
     f.call(*args)
   end
 
+  # Bytes read from +input+ and not yet used: a read(2) of up to READ_CHUNK
+  # bytes usually brings a whole request, where reading the header and then
+  # the body took two.
+  READ_CHUNK = 64 * 1024
+
   # Read one BERP from +input+ and decode it; nil at end of input.
   def self.read_berp(input)
-    header = input.read(4)
-    return nil if header.nil? || header.bytesize < 4
-    len = header.unpack1('N')
-    data = len.zero? ? ''.b : input.read(len)
-    return nil if data.nil? || data.bytesize < len
+    unless input.equal?(@rbuf_io)
+      @rbuf_io = input
+      @rbuf = String.new(capacity: READ_CHUNK, encoding: Encoding::BINARY)
+      @chunk = String.new(capacity: READ_CHUNK, encoding: Encoding::BINARY)
+    end
+    buf = @rbuf
+    return nil unless fill(input, buf, 4)
+    len = buf.unpack1('N')
+    return nil unless fill(input, buf, 4 + len)
+    data = buf.byteslice(4, len)
+    if buf.bytesize == 4 + len
+      buf.clear
+    else
+      buf.replace(buf.byteslice(4 + len, buf.bytesize))
+    end
     BERT.decode(data)
+  end
+
+  # Read from +input+ until +buf+ holds +n+ bytes; false at end of input.
+  def self.fill(input, buf, n)
+    while buf.bytesize < n
+      buf << input.readpartial([READ_CHUNK, n - buf.bytesize].max, @chunk)
+    end
+    true
+  rescue EOFError
+    false
   end
 
   # Encode +obj+ and write it as one BERP (one write call).
   def self.write_berp(output, obj)
-    data = FastBERT.encode(obj) || BERT.encode(obj)
-    output.write([data.bytesize].pack('N') << data)
+    packet = FastBERT.packet(obj)
+    unless packet
+      data = BERT.encode(obj)
+      packet = [data.bytesize].pack('N') << data
+    end
+    loop do
+      n = output.syswrite(packet)
+      break if n >= packet.bytesize
+      packet = packet.byteslice(n, packet.bytesize - n)
+    end
   end
 
   # Serve requests from fd 3, replying on fd 4, until the server goes away.
@@ -242,13 +308,13 @@ class Ernie
     end
 
     if iruby.is_a?(Array) && iruby.size == 4 && iruby[0] == :call
-      mod, fun, args = iruby[1..3]
+      _, mod, fun, args = iruby
       procline("#{mod}:#{fun}(#{args})")
-      log.info { "-> #{iruby.inspect}" }
+      log.info { "-> #{iruby.inspect}" } if log.info? # (a block given to Logger is a new Proc)
       begin
         res = dispatch(mod, fun, args)
         oruby = t[:reply, res]
-        log.debug { "<- #{oruby.inspect}" }
+        log.debug { "<- #{oruby.inspect}" } if log.debug?
       rescue ServerError => e
         oruby = t[:error, t[:server, 0, e.class.to_s, e.message, e.backtrace || []]]
         log.error { "<- #{oruby.inspect}" }
@@ -267,9 +333,9 @@ class Ernie
         write_berp(output, oruby)
       end
     elsif iruby.is_a?(Array) && iruby.size == 4 && iruby[0] == :cast
-      mod, fun, args = iruby[1..3]
+      _, mod, fun, args = iruby
       procline("#{mod}:#{fun}(#{args})")
-      log.info { "-> #{iruby.inspect}" }
+      log.info { "-> #{iruby.inspect}" } if log.info?
       begin
         dispatch(mod, fun, args)
       rescue Object => e
@@ -286,9 +352,16 @@ class Ernie
     [iruby, oruby]
   end
 
-  # Show what the handler does in ps.
+  # Show what the handler does in ps. The fixed start of the line is built
+  # once (per virgin_procline): this runs twice per request.
   def self.procline(msg)
-    $0 = "ernie handler #{VERSION} (ruby) - #{virgin_procline} - [#{count}] #{msg}"[0..159]
+    unless virgin_procline.equal?(@procline_for)
+      @procline_for = virgin_procline
+      @procline_head = "ernie handler #{VERSION} (ruby) - #{virgin_procline} - [".freeze
+    end
+    line = "#{@procline_head}#{count}] #{msg}"
+    line = line[0, 160] if line.length > 160
+    $0 = line
   end
 
   def self.version
