@@ -42,7 +42,7 @@ type workerMeta struct {
 	cmd            *exec.Cmd
 	reqW, repR     *os.File        // parent ends: requests out (child fd 3), replies in (child fd 4)
 	reqRaw         syscall.RawConn // reqW's, for writeNow
-	childR, childW *os.File // child ends, closed once the child has them
+	childR, childW *os.File        // child ends, closed once the child has them
 	exited         chan struct{}
 
 	current  atomic.Pointer[messageJob] // the job written and not yet answered
