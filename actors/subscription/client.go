@@ -149,7 +149,7 @@ func (p *Picker) Done(mp gen.MetaProcess, node MessageNode, tx, rx uint64) {
 }
 
 // NodeConn is a connection to a node: a net.Conn, or for IP addresses a
-// socket the runtime polls as an *os.File (see DialSend).
+// *Socket (see DialSend).
 type NodeConn interface {
 	io.ReadWriteCloser
 	SetDeadline(t time.Time) error
@@ -197,44 +197,36 @@ func DialSend(addr string, timeout time.Duration, first []byte) (NodeConn, error
 	return c, nil
 }
 
+// dialRaw connects to an IP node with a raw Socket: connect, the request
+// written and, often, the answer read and the socket closed without the
+// socket ever meeting the poller.
 func dialRaw(ap netip.AddrPort, timeout time.Duration, first []byte) (NodeConn, error) {
-	var sa syscall.Sockaddr
 	domain := syscall.AF_INET
-	if a := ap.Addr().Unmap(); a.Is4() {
-		sa = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
-	} else {
+	if !ap.Addr().Unmap().Is4() {
 		domain = syscall.AF_INET6
-		sa = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
 	}
 	fd, err := syscall.Socket(domain, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	for {
-		err = syscall.Connect(fd, sa)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil && err != syscall.EINPROGRESS {
-		syscall.Close(fd)
-		return nil, os.NewSyscallError("connect", err)
+	if e := connectRaw(fd, ap); e != 0 && e != syscall.EINPROGRESS {
+		closeRaw(fd)
+		return nil, os.NewSyscallError("connect", e)
 	}
 	// Delayed ACKs: the node's answer is acknowledged by the segment that
 	// follows it from us (or by the reset a router closes with), not by an
 	// ACK of its own, which quick-ack mode would send at the start of every
 	// connection.
 	_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
-	f := os.NewFile(uintptr(fd), ap.String())
-	if !ap.Addr().IsLoopback() {
-		// a loopback connection is established or refused at once
-		_ = f.SetWriteDeadline(time.Now().Add(timeout))
-	}
-	if _, err := f.Write(first); err != nil {
-		f.Close()
+	// A loopback connection is established (or refused) by connect itself,
+	// and the request fits the empty socket buffer; otherwise the write
+	// waits on the poller for the connection.
+	s := NewSocket(fd, timeout)
+	if _, err := s.Write(first); err != nil {
+		s.Close()
 		return nil, err
 	}
-	return f, nil
+	return s, nil
 }
 
 // cause is the system error of a dial error ("Connection refused"), as

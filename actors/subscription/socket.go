@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // ErrSocketClosed: a Socket was aborted.
@@ -75,7 +76,7 @@ func NewAcceptor(f *os.File) (*Acceptor, error) {
 }
 
 func (a *Acceptor) accept(lfd uintptr) bool {
-	r, _, e := syscall.Syscall6(syscall.SYS_ACCEPT4, lfd, 0, 0,
+	r, _, e := syscall.RawSyscall6(syscall.SYS_ACCEPT4, lfd, 0, 0,
 		syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
 	if e == syscall.EAGAIN {
 		return false
@@ -145,17 +146,14 @@ func (s *Socket) Read(p []byte) (int, error) {
 		return 0, ErrSocketClosed
 	}
 	if s.f == nil {
-		n, err := syscall.Read(s.fd, p)
-		for err == syscall.EINTR {
-			n, err = syscall.Read(s.fd, p)
-		}
+		n, e := ReadNonblock(s.fd, p)
 		switch {
-		case err == nil && n == 0 && len(p) > 0:
+		case e == 0 && n == 0 && len(p) > 0:
 			return 0, io.EOF
-		case err == nil:
+		case e == 0:
 			return n, nil
-		case err != syscall.EAGAIN:
-			return 0, os.NewSyscallError("read", err)
+		case e != syscall.EAGAIN:
+			return 0, os.NewSyscallError("read", e)
 		}
 		if err := s.Poll(); err != nil {
 			return 0, err
@@ -187,25 +185,16 @@ func (s *Socket) write(p []byte, flags int) (int, error) {
 	done := 0
 	if s.f == nil {
 		for done < len(p) {
-			var n int
-			var err error
-			if flags != 0 {
-				n, err = syscall.SendmsgN(s.fd, p[done:], nil, nil, flags)
-				if err != nil && err != syscall.EINTR && err != syscall.EAGAIN {
-					flags = 0 // not a TCP socket: plain writes
-					continue
-				}
-			} else {
-				n, err = syscall.Write(s.fd, p[done:])
-			}
-			if err == syscall.EINTR {
-				continue
-			}
-			if err == syscall.EAGAIN {
+			n, e := writeNonblock(s.fd, p[done:], flags)
+			if e == syscall.EAGAIN {
 				break
 			}
-			if err != nil {
-				return done, os.NewSyscallError("write", err)
+			if e != 0 && flags != 0 {
+				flags = 0 // not a TCP socket: plain writes
+				continue
+			}
+			if e != 0 {
+				return done, os.NewSyscallError("write", e)
 			}
 			done += n
 		}
@@ -238,6 +227,51 @@ func (s *Socket) Poll() error {
 	return nil
 }
 
+// TryRead reads what the socket holds without ever waiting, raw or
+// polled: n, or 0 and EAGAIN when there is nothing yet; 0, 0 at the end.
+func (s *Socket) TryRead(p []byte) (int, syscall.Errno) {
+	if s.aborted.Load() || s.fd < 0 {
+		return 0, syscall.EBADF
+	}
+	return ReadNonblock(s.fd, p)
+}
+
+// ResetOnClose makes Close send a reset instead of a FIN (SO_LINGER 0): for
+// a connection whose peer has closed and will read nothing more.
+func (s *Socket) ResetOnClose() {
+	l := syscall.Linger{Onoff: 1}
+	_, _, _ = syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(s.fd), syscall.SOL_SOCKET, syscall.SO_LINGER,
+		uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline set a poller deadline
+// (NodeConn): the socket is polled from then on, and t holds until the
+// idle timeout would renew it.
+func (s *Socket) SetDeadline(t time.Time) error {
+	if err := s.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return s.SetWriteDeadline(t)
+}
+
+// SetReadDeadline: see SetDeadline.
+func (s *Socket) SetReadDeadline(t time.Time) error {
+	if err := s.Poll(); err != nil {
+		return err
+	}
+	s.rexp = t
+	return s.f.SetReadDeadline(t)
+}
+
+// SetWriteDeadline: see SetDeadline.
+func (s *Socket) SetWriteDeadline(t time.Time) error {
+	if err := s.Poll(); err != nil {
+		return err
+	}
+	s.wexp = t
+	return s.f.SetWriteDeadline(t)
+}
+
 // Abort makes every later call fail, ends a wait in progress and closes the
 // connection for the peer (a raw descriptor is shut down, not closed, so
 // that its number stays the owner's until Close).
@@ -262,7 +296,9 @@ func (s *Socket) Close() error {
 	case s.f != nil:
 		err = s.f.Close() // f stays: a reader may still hold it and then fails
 	case s.fd >= 0:
-		err = syscall.Close(s.fd)
+		if e := closeRaw(s.fd); e != 0 {
+			err = os.NewSyscallError("close", e)
+		}
 		s.fd = -1
 	}
 	if errors.Is(err, os.ErrClosed) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -140,5 +141,25 @@ func TestAcceptorClosed(t *testing.T) {
 	f.Close()
 	if err := <-done; !errors.Is(err, os.ErrClosed) {
 		t.Fatalf("accept on a closed file: %v", err)
+	}
+}
+
+func TestSocketTryReadAndReset(t *testing.T) {
+	s, peer := socketPair(t)
+	buf := make([]byte, 16)
+	if n, e := s.TryRead(buf); e != 0 || string(buf[:n]) != "hello" {
+		t.Fatalf("try read %q %v", buf[:n], e)
+	}
+	if _, e := s.TryRead(buf); e != syscall.EAGAIN {
+		t.Fatalf("try read on an empty socket: %v", e)
+	}
+	peer.Close()
+	// The peer is gone: the wait ends with the end of the stream.
+	if n, err := s.Read(buf); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("read after the peer closed: %d %v", n, err)
+	}
+	s.ResetOnClose()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,92 @@
+package subscription
+
+import (
+	"net/netip"
+	"syscall"
+	"unsafe"
+)
+
+// System calls on non-blocking sockets, made with RawSyscall.
+//
+// Why not syscall.Read and friends: these calls never wait, so the
+// runtime's syscall bookkeeping around them buys nothing, and costs twice.
+// Its entry and exit show in a router's profile; and a P found "in a
+// syscall" by sysmon during a slow loopback connect or close (tens of µs of
+// TCP work) is handed to another thread and taken back on return, a thread
+// wake-up and a futex sleep per hand-off, while the retakes keep sysmon
+// itself polling every 20 µs (it backs off only when it has nothing to
+// retake): the hand-offs and sysmon's wake-ups cost a router under load
+// more CPU than its own code.
+
+func ptr(p []byte) uintptr {
+	if len(p) == 0 {
+		return 0
+	}
+	return uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+}
+
+// ReadNonblock reads from a non-blocking descriptor: n, or 0 and the errno
+// (EAGAIN when there is nothing to read; 0, 0 at the end of the stream).
+func ReadNonblock(fd int, p []byte) (int, syscall.Errno) {
+	for {
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), ptr(p), uintptr(len(p)))
+		if e != syscall.EINTR {
+			if e != 0 {
+				return 0, e
+			}
+			return int(r), 0
+		}
+	}
+}
+
+func writeNonblock(fd int, p []byte, flags int) (int, syscall.Errno) {
+	for {
+		var r uintptr
+		var e syscall.Errno
+		if flags == 0 {
+			r, _, e = syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), ptr(p), uintptr(len(p)))
+		} else {
+			r, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), ptr(p), uintptr(len(p)), uintptr(flags), 0, 0)
+		}
+		if e != syscall.EINTR {
+			if e != 0 {
+				return 0, e
+			}
+			return int(r), 0
+		}
+	}
+}
+
+func closeRaw(fd int) syscall.Errno {
+	_, _, e := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
+	return e
+}
+
+// connectRaw starts a connect of a non-blocking socket: 0 when connected,
+// EINPROGRESS when under way.
+func connectRaw(fd int, ap netip.AddrPort) syscall.Errno {
+	var p unsafe.Pointer
+	var n uintptr
+	port := ap.Port()
+	var sa4 syscall.RawSockaddrInet4
+	var sa6 syscall.RawSockaddrInet6
+	if a := ap.Addr().Unmap(); a.Is4() {
+		sa4.Family = syscall.AF_INET
+		pp := (*[2]byte)(unsafe.Pointer(&sa4.Port))
+		pp[0], pp[1] = byte(port>>8), byte(port)
+		sa4.Addr = a.As4()
+		p, n = unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
+	} else {
+		sa6.Family = syscall.AF_INET6
+		pp := (*[2]byte)(unsafe.Pointer(&sa6.Port))
+		pp[0], pp[1] = byte(port>>8), byte(port)
+		sa6.Addr = a.As16()
+		p, n = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
+	}
+	for {
+		_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(p), n)
+		if e != syscall.EINTR {
+			return e
+		}
+	}
+}
