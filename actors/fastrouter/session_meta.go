@@ -58,7 +58,6 @@ type session struct {
 	first  int // descriptor of the first connection
 	picker *subscription.Picker
 	buf    []byte
-	relay  *relay
 	done   chan struct{}
 
 	// mu guards what Terminate closes: the client socket (aborted) and
@@ -70,7 +69,7 @@ type session struct {
 }
 
 func newSession(fd int, sh *shared) *session {
-	return &session{sh: sh, first: fd, picker: subscription.NewPicker(sh.client), relay: newRelay(),
+	return &session{sh: sh, first: fd, picker: subscription.NewPicker(sh.client),
 		done: make(chan struct{})}
 }
 
@@ -195,8 +194,6 @@ func (s *session) serve(client *subscription.Socket) {
 	}()
 
 	rx.Store(uint64(send))
-	renewed := time.Now()
-	_ = node.SetReadDeadline(renewed.Add(timeout))
 	var bodyDone chan struct{}
 	if rest := cl - int64(send-total); rest > 0 {
 		// The body goroutine reads the client while this one writes to it:
@@ -204,6 +201,11 @@ func (s *session) serve(client *subscription.Socket) {
 		// the poller under the other.
 		if err := client.Poll(); err != nil {
 			return
+		}
+		if ns, ok := node.(*subscription.Socket); ok {
+			if err := ns.Poll(); err != nil {
+				return
+			}
 		}
 		bodyDone = make(chan struct{})
 		go func() {
@@ -233,52 +235,55 @@ func (s *session) serve(client *subscription.Socket) {
 
 // answer relays the node's answer to the client until the node closes (eof)
 // or a socket fails; tx is the count of bytes read from the node.
+//
+// A chunk read is written to the client only once the next read from the
+// node has said what follows it. When the node has closed (the usual case:
+// it writes its answer and closes at once), the last chunk goes out with
+// MSG_MORE and the close that follows tacks the FIN onto the same segment,
+// so the client is woken once for answer and end instead of twice. When the
+// node has nothing more yet, the held chunk is written before the session
+// waits, so nothing is delayed.
 func (s *session) answer(client *subscription.Socket, node subscription.NodeConn, buf []byte, addr string) (tx uint64, eof bool) {
-	timeout := s.sh.timeout
-	renewed := time.Now()
-	_ = node.SetReadDeadline(renewed.Add(timeout))
-	sc, ok := node.(syscall.Conn)
-	var rc syscall.RawConn
-	var err error
-	if ok {
-		rc, err = sc.SyscallConn()
-	}
-	if !ok || err != nil {
+	ns, ok := node.(*subscription.Socket)
+	if !ok {
 		return s.answerPlain(client, node, buf, addr)
 	}
-	r := s.relay
-	r.buf, r.held = buf, 0
-	defer func() { r.buf = nil }()
+	held := 0
 	for {
-		r.n, r.err, r.flush = 0, nil, false
-		if err := rc.Read(r.fn); err != nil {
-			r.err = err
-		}
-		tx += uint64(r.n)
-		r.held += r.n
-		switch {
-		case r.err != nil:
-			if r.held > 0 {
-				if errors.Is(r.err, io.EOF) {
-					_, _ = client.WriteLast(buf[:r.held])
-				} else {
-					_, _ = client.Write(buf[:r.held])
+		n, e := ns.TryRead(buf[held:])
+		if e == syscall.EAGAIN {
+			if held > 0 {
+				if _, err := client.Write(buf[:held]); err != nil {
+					return tx, false
 				}
+				held = 0
 			}
-			if !errors.Is(r.err, io.EOF) {
-				s.Log().Debug("fastrouter: read from %s: %s", addr, r.err)
+			// Wait (the socket goes to the poller); n == 0 is the end.
+			var err error
+			if n, err = ns.Read(buf); err != nil && !errors.Is(err, io.EOF) {
+				s.Log().Debug("fastrouter: read from %s: %s", addr, err)
 				return tx, false
+			}
+		} else if e != 0 {
+			if held > 0 {
+				_, _ = client.Write(buf[:held])
+			}
+			s.Log().Debug("fastrouter: read from %s: %s", addr, e)
+			return tx, false
+		}
+		if n == 0 {
+			if held > 0 {
+				_, _ = client.WriteLast(buf[:held])
 			}
 			return tx, true
-		case r.flush || r.held == len(buf):
-			if _, err := client.Write(buf[:r.held]); err != nil {
+		}
+		tx += uint64(n)
+		held += n
+		if held == len(buf) {
+			if _, err := client.Write(buf); err != nil {
 				return tx, false
 			}
-			r.held = 0
-		}
-		if now := time.Now(); now.Sub(renewed) > deadlineSlack {
-			renewed = now
-			_ = node.SetReadDeadline(now.Add(timeout))
+			held = 0
 		}
 	}
 }
@@ -305,12 +310,8 @@ func (s *session) answerPlain(client *subscription.Socket, node subscription.Nod
 
 // abort makes the coming close of a node socket send a reset.
 func abort(node subscription.NodeConn) {
-	if sc, ok := node.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			_ = rc.Control(func(fd uintptr) {
-				_ = syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1})
-			})
-		}
+	if ns, ok := node.(*subscription.Socket); ok {
+		ns.ResetOnClose()
 	}
 }
 
