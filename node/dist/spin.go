@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"syscall"
 	"time"
@@ -12,7 +11,10 @@ import (
 
 // spinReader reads the socket without parking for a short while before it lets
 // the poller put the goroutine to sleep, as BEAM's schedulers busy-wait: a peer
-// that calls again within the spin finds the thread awake.
+// that calls again within the spin finds the thread awake. Between attempts it
+// yields, so the actors and the writer it just fed run meanwhile. Measured from
+// erl at one caller (gen_server:call): 13.5k calls/s without, 17–19.6k with a
+// 50 µs spin, against erl→erl's 17.8–20.6k in the same runs.
 type spinReader struct {
 	nc   net.Conn
 	rc   syscall.RawConn
@@ -57,9 +59,4 @@ func (s *spinReader) Read(p []byte) (int, error) {
 		}
 		runtime.Gosched()
 	}
-}
-
-func spinFor() time.Duration {
-	d, _ := time.ParseDuration(os.Getenv("IMPERIAL_SPIN"))
-	return d
 }
