@@ -49,6 +49,9 @@ const (
 	// maxCopiedReply: a longer reply is written with writev rather than
 	// copied behind its header.
 	maxCopiedReply = 16 << 10
+	// keepAliveAfter: a connection still open this long after its accept
+	// gets TCP keepalive (when no IdleTimeout reaps dead peers).
+	keepAliveAfter = time.Second
 )
 
 // counters are shared by ernie_server (reads them for stats and halt) and
@@ -83,11 +86,12 @@ type connServer struct {
 	admin   chan messageAdminReply
 	casts   chan struct{}
 
-	seq      uint64 // request ids, unique across the connections served
-	conn     net.Conn
-	br       *bufio.Reader
-	wbuf     []byte
-	deadline time.Time // when the write deadline was last set
+	seq       uint64 // request ids, unique across the connections served
+	conn      net.Conn
+	br        *bufio.Reader
+	wbuf      []byte
+	deadline  time.Time // when the write deadline was last set
+	keepAlive bool      // no keepalive read deadline is armed
 }
 
 func newConnServer(l *listenerMeta) *connServer {
@@ -107,6 +111,14 @@ func (c *connServer) serve(conn net.Conn, accepted time.Time) {
 	}
 	c.conn, c.deadline = conn, time.Time{}
 	c.br.Reset(conn)
+	// TCP keepalive costs four setsockopt calls, most connections here
+	// live for one request, and the listener does not set it: a read
+	// deadline turns it on for the connections that stay (readRequest).
+	// With an IdleTimeout, that reaps dead peers instead.
+	c.keepAlive = c.o.idleTimeout > 0
+	if !c.keepAlive {
+		conn.SetReadDeadline(accepted.Add(keepAliveAfter))
+	}
 	for {
 		prio, act, raw, err := c.readRequest(&accepted)
 		if err != nil {
@@ -131,6 +143,8 @@ func (c *connServer) readRequest(accepted *time.Time) (ernie.Priority, ernie.Act
 	for infos := 0; ; infos++ {
 		if c.o.idleTimeout > 0 {
 			c.conn.SetReadDeadline(time.Now().Add(c.o.idleTimeout))
+		} else if !c.keepAlive {
+			c.awaitPacket()
 		}
 		p, err := berp.ReadPacket(c.br, c.o.maxPacket)
 		if err != nil {
@@ -165,6 +179,34 @@ func (c *connServer) readRequest(accepted *time.Time) (ernie.Priority, ernie.Act
 		if pk.HasPriority {
 			prio = pk.Priority
 		}
+	}
+}
+
+// awaitPacket waits, under the keepalive read deadline, until a whole
+// packet is buffered (so the deadline never cuts one in half); once the
+// deadline passes, or the packet is too large to buffer, it turns
+// keepalive on and drops the deadline. Other errors are left for
+// ReadPacket to meet again.
+func (c *connServer) awaitPacket() {
+	hdr, err := c.br.Peek(berp.HeaderSize)
+	if err == nil {
+		n := berp.HeaderSize + int(binary.BigEndian.Uint32(hdr))
+		if n > c.br.Size() {
+			c.startKeepAlive()
+			return
+		}
+		_, err = c.br.Peek(n)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.startKeepAlive()
+	}
+}
+
+func (c *connServer) startKeepAlive() {
+	c.keepAlive = true
+	c.conn.SetReadDeadline(time.Time{})
+	if tc, ok := c.conn.(*net.TCPConn); ok {
+		tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true}) // Go's defaults: 15 s idle, 15 s, 9 probes
 	}
 }
 

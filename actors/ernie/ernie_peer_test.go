@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"imperial/bertrpc"
+	"imperial/bertrpc/berp"
 	"imperial/bertrpc/bert"
 	"imperial/ernie"
 	"imperial/node/etf"
@@ -595,5 +596,44 @@ func TestPythonHandler(t *testing.T) {
 	_, err = h.call("py", "nope")
 	if !errors.As(err, &re) || re.Err.Type != "server" || re.Err.Detail != "No such function 'py:nope'" {
 		t.Fatalf("py:nope: %v", err)
+	}
+}
+
+// TestSlowClient: a client that sends half a request, pauses past the
+// moment its connection gets TCP keepalive (a read deadline one second
+// after the accept), then sends the rest and, after another pause, a
+// second request, gets both answers. The pauses are the scenario (a slow
+// client), not a wait for the server.
+func TestSlowClient(t *testing.T) {
+	h := startErnie(t, harnessOptions{})
+	c, err := net.Dial("tcp4", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req, err := etf.Encode(etf.Tuple{etf.Atom("call"), etf.Atom("demo"), etf.Atom("add"), etf.List{int64(1), int64(2)}},
+		etf.EncodeOptions{BERT: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	packet, _ := berp.AppendPacket(nil, req)
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	for i, pause := range []time.Duration{1500 * time.Millisecond, 0} {
+		if _, err := c.Write(packet[:3]); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(pause)
+		if _, err := c.Write(packet[3:]); err != nil {
+			t.Fatal(err)
+		}
+		body, err := berp.ReadPacket(c, 0)
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		v, _, err := etf.Decode(body, etf.DecodeOptions{})
+		if tt, ok := v.(etf.Tuple); err != nil || !ok || len(tt) != 2 || tt[0] != etf.Atom("reply") || tt[1] != int64(3) {
+			t.Fatalf("request %d: reply %v, %v", i+1, v, err)
+		}
+		time.Sleep(pause)
 	}
 }

@@ -16,6 +16,7 @@ package ernie
 //          (atomics shared with the conn metas).
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -117,8 +118,13 @@ func (s *server) Init(args ...any) error {
 	s.opts, s.counters = o, &counters{}
 	if o.Listener != nil {
 		s.ln = o.Listener
-	} else if s.ln, err = net.Listen("tcp", o.Listen); err != nil {
-		return fmt.Errorf("ernie: listen: %w", err)
+	} else {
+		// No keepalive set on accept: connections that stay get it from
+		// their goroutine (conn_meta.go serve).
+		lc := net.ListenConfig{KeepAlive: -1}
+		if s.ln, err = lc.Listen(context.Background(), "tcp", o.Listen); err != nil {
+			return fmt.Errorf("ernie: listen: %w", err)
+		}
 	}
 	if o.AccessLog != "" {
 		if s.logw, err = accesslog.Open(o.AccessLog, accesslog.WriterOptions{}); err != nil {
