@@ -28,7 +28,9 @@ import (
 //     spaced by random pauses (uWSGI scans every 3 s: a fixed rhythm would
 //     phase-lock with it);
 //   - 200 vassals: from 200 config files renamed into the watched directory to
-//     all 200 answering HTTP on their sockets.
+//     all 200 answering HTTP on their sockets, over spawnTrials runs whose
+//     renames come after a random pause (so at a random point of uWSGI's 3 s
+//     scan, not always 2.5 s before its next one).
 func benchEmperor(cfg config) error {
 	uwsgi, err := exec.LookPath("uwsgi")
 	if err != nil {
@@ -41,7 +43,7 @@ func benchEmperor(cfg config) error {
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("imperial binary: %w (make build)", err)
 	}
-	const trials, vassals = 12, 200
+	const trials, vassals, spawnTrials = 12, 200, 3
 	type result struct {
 		reload []time.Duration
 		spawn  time.Duration
@@ -62,8 +64,16 @@ func benchEmperor(cfg config) error {
 		if r.reload, err = benchReload(em.argv, trials); err != nil {
 			return fmt.Errorf("%s reload: %w", em.name, err)
 		}
-		if r.spawn, r.cpu, r.vcpu, err = benchSpawn(em.argv, vassals); err != nil {
-			return fmt.Errorf("%s spawn: %w", em.name, err)
+		rng := rand.New(rand.NewSource(7)) // both emperors get the same pauses
+		for range spawnTrials {
+			pause := time.Duration(500+rng.Intn(3000)) * time.Millisecond
+			spawn, cpu, vcpu, err := benchSpawn(em.argv, vassals, pause)
+			if err != nil {
+				return fmt.Errorf("%s spawn: %w", em.name, err)
+			}
+			r.spawn += spawn / spawnTrials
+			r.cpu += cpu / spawnTrials
+			r.vcpu += vcpu / spawnTrials
 		}
 		results[em.name] = r
 	}
@@ -79,7 +89,7 @@ func benchEmperor(cfg config) error {
 	row(fmt.Sprintf("touch → reload, mean of %d", trials), mean(imp.reload), mean(real.reload))
 	row("touch → reload, p50", pct(imp.reload, 50), pct(real.reload, 50))
 	row("touch → reload, p99 (max)", pct(imp.reload, 99), pct(real.reload, 99))
-	row(fmt.Sprintf("%d new files → %d serving", vassals, vassals), imp.spawn, real.spawn)
+	row(fmt.Sprintf("%d new files → %d serving, mean of %d", vassals, vassals, spawnTrials), imp.spawn, real.spawn)
 	row("  emperor CPU during it", imp.cpu, real.cpu)
 	// The vassals' own start-up work bounds the spawn time from below: 200
 	// python3 masters and workers cannot all be serving before their CPU time
@@ -308,13 +318,13 @@ func benchReload(argv func(string) []string, trials int) ([]time.Duration, error
 	return out, nil
 }
 
-func benchSpawn(argv func(string) []string, n int) (time.Duration, time.Duration, time.Duration, error) {
+func benchSpawn(argv func(string) []string, n int, pause time.Duration) (time.Duration, time.Duration, time.Duration, error) {
 	r, err := newEmperorRun(argv)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	defer r.close()
-	time.Sleep(500 * time.Millisecond) // the emperor is up and has scanned its empty directory
+	time.Sleep(pause) // the emperor is up and has scanned its empty directory
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("v%03d", i)
