@@ -120,8 +120,9 @@ func (s *server) Init(args ...any) error {
 		s.ln = o.Listener
 	} else {
 		// No keepalive set on accept: connections that stay get it from
-		// their goroutine (conn_meta.go serve).
-		lc := net.ListenConfig{KeepAlive: -1}
+		// their goroutine (conn_meta.go serve). listenControl: see
+		// listen_linux.go.
+		lc := net.ListenConfig{KeepAlive: -1, Control: listenControl}
 		if s.ln, err = lc.Listen(context.Background(), "tcp", o.Listen); err != nil {
 			return fmt.Errorf("ernie: listen: %w", err)
 		}
