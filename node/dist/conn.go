@@ -85,7 +85,7 @@ func newConn(opts Options, core gen.Core, result gen.HandshakeResult, neg handsh
 		writerDone:   make(chan struct{}),
 	}
 	c.peerPID = gen.PID{Node: c.peer, ID: 0, Creation: c.peerCreation}
-	c.enc = etf.EncodeOptions{Hook: encodeHook}
+	c.enc = etf.EncodeOptions{Hook: encodeHook, Append: appendHook}
 	c.dec = etf.DecodeOptions{Limits: opts.Limits, Pid: decodePid}
 	c.t.init()
 	return c

@@ -122,5 +122,20 @@ func encodeHook(v any) (any, bool) {
 	return nil, false
 }
 
+// appendHook writes ergo pids and refs without boxing an etf replacement.
+func appendHook(buf []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case gen.PID:
+		return appendPid(buf, x), true
+	case gen.Ref:
+		if x.ID[2]&(uint64(0xF)<<60) != packedRefMark {
+			var ids [3]uint32
+			ids[0], ids[1], ids[2] = uint32(x.ID[0]), uint32(x.ID[1]), uint32(x.ID[2])
+			return appendRefIDs(buf, string(x.Node), uint32(x.Creation), ids[:]), true
+		}
+	}
+	return buf, false
+}
+
 // decodePid makes every decoded pid a gen.PID, so actors can reply to it.
 func decodePid(p etf.Pid) any { return PIDFromETF(p) }

@@ -57,3 +57,52 @@ func BenchmarkGenCall(b *testing.B) {
 		out = c.appendFrame(out[:0], &q[0])
 	}
 }
+
+// rpcCore runs every RequestExecute at once and answers with its first
+// argument, as imperial:echo does.
+type rpcCore struct {
+	fakeCore
+	c *conn
+}
+
+func (r *rpcCore) RouteCallProcessID(from gen.PID, to gen.ProcessID, o gen.MessageOptions, m any) error {
+	req := m.(RequestExecute)
+	return r.c.SendResponse(gen.PID{Node: r.c.self, ID: 1006, Creation: 7}, from, gen.MessageOptions{Ref: o.Ref},
+		Result{Class: ClassReturn, Value: req.Args[0]})
+}
+
+// BenchmarkRPC: our side of one rpc:call(N, imperial, echo, [T]) from OTP 25:
+// SPAWN_REQUEST of erpc:execute_call/4 with a monitor, our SPAWN_REPLY, and
+// the DOWN that carries the result (both encoded as the writer does).
+func BenchmarkRPC(b *testing.B) {
+	core := &rpcCore{}
+	p := New(Options{RPCName: "imperial_rpc"})
+	c := newConn(p.opts, core, gen.HandshakeResult{Peer: peer}, handshake.Negotiated{
+		Flags: handshake.DefaultFlags, PeerCreation: 9, Peer: peer}, nopLog{})
+	core.c = c
+	c.joinedFlag.Store(true)
+	fr := newFrameReader(c)
+	reqID := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB53, 0x2F080001, 0x7DFC17CA}}
+	res := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB54, 0x2F080001, 0x7DFC17CA}}
+	t := etf.Tuple{etf.Atom("bench"), etf.List{int64(1), int64(2), int64(3)}, []byte("payload")}
+	spawn := pframe(b, etf.Tuple{int64(opSpawnRequest), reqID, erlPid, erlPid,
+		etf.Tuple{etf.Atom("erpc"), etf.Atom("execute_call"), int64(4)},
+		etf.List{etf.Tuple{etf.Atom("reply"), etf.Atom("error_only")}, etf.Atom("monitor")}},
+		etf.List{res, etf.Atom("imperial"), etf.Atom("echo"), etf.List{t}})
+	var out []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := fr.frame(spawn); err != nil {
+			b.Fatal(err)
+		}
+		c.wmu.Lock()
+		q := c.wq
+		c.wq = nil
+		c.wmu.Unlock()
+		if len(q) != 2 {
+			b.Fatalf("%d frames queued, want SPAWN_REPLY and DOWN", len(q))
+		}
+		out = c.appendFrame(out[:0], &q[0])
+		out = c.appendFrame(out, &q[1])
+	}
+}

@@ -41,6 +41,9 @@ func (c *conn) sendExitSignal(from, to gen.PID, reason any, linkExit bool) error
 // sendDown reports a monitored process's end; from is a pid or a name atom.
 func (c *conn) sendDown(from any, to gen.PID, ref etf.Ref, reason any) error {
 	if c.has(handshake.FlagExitPayload) {
+		if p, ok := from.(gen.PID); ok {
+			return c.queue(outFrame{kind: frameDown, from: p, to: to, ref: ref, payload: reason})
+		}
 		return c.send(etf.Tuple{int64(opPayloadMonitorPExit), from, to, ref}, reason, true)
 	}
 	return c.send(etf.Tuple{int64(opMonitorPExit), from, to, ref, reason}, nil, false)
@@ -148,7 +151,7 @@ func (c *conn) SendResponseError(from gen.PID, to gen.PID, o gen.MessageOptions,
 func (c *conn) replyGenCall(from gen.PID, in *inbound, v any) error {
 	if il, ok := in.tag.(etf.ImproperList); ok && c.has(handshake.FlagAlias) && len(il.Elems) == 1 && il.Elems[0] == etf.Atom("alias") {
 		if alias, ok := il.Tail.(etf.Ref); ok {
-			return c.queue(outFrame{aliasReply: true, from: from, alias: alias, tag: in.tag, payload: v})
+			return c.queue(outFrame{kind: frameAliasReply, from: from, ref: alias, tag: in.tag, payload: v})
 		}
 	}
 	return c.sendMessage(from, in.caller, etf.Tuple{in.tag, v})

@@ -119,7 +119,7 @@ func (c *conn) spawnRequest(ctl etf.Tuple, payload any) error {
 	}
 
 	job.pid = c.newPseudoPID()
-	if err := c.send(etf.Tuple{int64(opSpawnReply), reqID, from, flags, job.pid}, nil, false); err != nil {
+	if err := c.queue(outFrame{kind: frameSpawnReply, ref: reqID, to: from, n: flags, from: job.pid}); err != nil {
 		return err
 	}
 	rpc := gen.ProcessID{Name: c.rpcTarget(), Node: c.self}

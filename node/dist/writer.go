@@ -10,28 +10,37 @@ import (
 	"imperial/node/etf"
 )
 
-// outFrame is one queued frame: a raw one (a tick), a control message with an
-// optional payload, or the reply to a gen_server call by alias, encoded by the
-// writer.
+// outFrame is one queued frame, encoded by the writer: a raw one (a tick), a
+// control tuple with an optional payload, or one of the messages every call
+// sends, kept in typed fields so that nothing is boxed before it is encoded.
 type outFrame struct {
+	kind       frameKind
 	raw        []byte
 	ctl        etf.Tuple
 	payload    any
 	hasPayload bool
 
-	// {ALIAS_SEND, from, alias} with {tag, payload}: the reply of every bridged
-	// gen_server:call from OTP 24+, kept unboxed until it is encoded
-	aliasReply bool
-	from       gen.PID
-	alias      etf.Ref
-	tag        any
+	from, to gen.PID
+	ref      etf.Ref
+	n        int64
+	tag      any
 }
+
+type frameKind uint8
+
+const (
+	frameCtl        frameKind = iota // ctl [payload]
+	frameRaw                         // raw bytes
+	frameAliasReply                  // {ALIAS_SEND, from, ref} + {tag, payload}: a bridged gen_server:call's reply
+	frameSpawnReply                  // {SPAWN_REPLY, ref, to, n, from}: an erpc job accepted
+	frameDown                        // {PAYLOAD_MONITOR_P_EXIT, from, to, ref} + payload: a job's result
+)
 
 // maxSpareWrite bounds the write buffer kept between rounds.
 const maxSpareWrite = 1 << 20
 
 // write queues a raw, already framed message.
-func (c *conn) write(raw []byte) error { return c.queue(outFrame{raw: raw}) }
+func (c *conn) write(raw []byte) error { return c.queue(outFrame{kind: frameRaw, raw: raw}) }
 
 // queue hands one frame to the writer goroutine. Frames leave in call order, and
 // whatever is queued by the time the writer runs leaves in one syscall, as erts
@@ -146,25 +155,33 @@ func (c *conn) writer() {
 // message that cannot be encoded, or is over MaxMessageSize, is logged and left
 // out: the peer never sees half a frame.
 func (c *conn) appendFrame(buf []byte, f *outFrame) []byte {
-	if f.raw != nil {
+	if f.kind == frameRaw {
 		return append(buf, f.raw...)
 	}
 	start := len(buf)
 	buf = append(buf, 0, 0, 0, 0, tagPassThrough, tagVersion)
 	var err error
-	if f.aliasReply {
+	switch f.kind {
+	case frameAliasReply:
 		buf = append(buf, tagSmallTuple, 3, tagSmallInt, opAliasSend)
-		buf = appendPid(buf, f.from)
-		buf = appendRef(buf, f.alias)
+		buf = appendRef(appendPid(buf, f.from), f.ref)
 		buf = append(buf, tagVersion, tagSmallTuple, 2)
 		buf, err = etf.AppendTerm(buf, f.tag, c.enc)
-	} else {
+	case frameSpawnReply:
+		buf = append(buf, tagSmallTuple, 5, tagSmallInt, opSpawnReply)
+		buf = appendPid(appendRef(buf, f.ref), f.to)
+		buf = appendPid(append(buf, tagSmallInt, byte(f.n)), f.from)
+	case frameDown:
+		buf = append(buf, tagSmallTuple, 4, tagSmallInt, opPayloadMonitorPExit)
+		buf = appendRef(appendPid(appendPid(buf, f.from), f.to), f.ref)
+		buf = append(buf, tagVersion)
+	default:
 		buf, err = etf.AppendTerm(buf, f.ctl, c.enc)
-		if err == nil && f.hasPayload {
+		if f.hasPayload {
 			buf = append(buf, tagVersion)
 		}
 	}
-	if err == nil && (f.hasPayload || f.aliasReply) {
+	if err == nil && (f.hasPayload || f.kind == frameAliasReply || f.kind == frameDown) {
 		buf, err = etf.AppendTerm(buf, f.payload, c.enc)
 	}
 	if size := len(buf) - start - 4; err == nil && size > c.opts.MaxMessageSize {
@@ -188,9 +205,13 @@ func appendPid(buf []byte, p gen.PID) []byte {
 
 // appendRef writes r as NEWER_REFERENCE_EXT.
 func appendRef(buf []byte, r etf.Ref) []byte {
-	buf = binary.BigEndian.AppendUint16(append(buf, tagNewerRef), uint16(len(r.IDs)))
-	buf = binary.BigEndian.AppendUint32(appendAtom(buf, string(r.Node)), r.Creation)
-	for _, id := range r.IDs {
+	return appendRefIDs(buf, string(r.Node), r.Creation, r.IDs)
+}
+
+func appendRefIDs(buf []byte, node string, creation uint32, ids []uint32) []byte {
+	buf = binary.BigEndian.AppendUint16(append(buf, tagNewerRef), uint16(len(ids)))
+	buf = binary.BigEndian.AppendUint32(appendAtom(buf, node), creation)
+	for _, id := range ids {
 		buf = binary.BigEndian.AppendUint32(buf, id)
 	}
 	return buf

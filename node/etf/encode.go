@@ -74,6 +74,10 @@ type EncodeOptions struct {
 	// example gen.Atom, gen.PID) and returns the term to encode instead.
 	// The replacement is not passed to Hook again.
 	Hook func(v any) (any, bool)
+	// Append, if set, is tried before Hook for values of unknown types: it
+	// appends v's whole encoding to buf itself and reports whether it did.
+	// It spares boxing a replacement term (a gen.PID costs no allocation).
+	Append func(buf []byte, v any) ([]byte, bool)
 }
 
 // Encode returns the encoding of term preceded by the version byte 131, as
@@ -193,6 +197,11 @@ func (e *encoder) appendValue(buf []byte, v any, hook bool) ([]byte, error) {
 		return appendUint(buf, uint64(x)), nil
 	case nil:
 		return buf, ErrNil
+	}
+	if hook && e.opts.Append != nil {
+		if out, ok := e.opts.Append(buf, v); ok {
+			return out, nil
+		}
 	}
 	if hook && e.opts.Hook != nil {
 		if r, ok := e.opts.Hook(v); ok {
