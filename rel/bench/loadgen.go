@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +42,7 @@ type loadResult struct {
 	requests int
 	errors   int
 	elapsed  time.Duration
+	cpu      time.Duration // of the measured processes (interleaved), or 0
 	p50, p99 time.Duration
 	firstErr error
 	lat      []time.Duration // sorted
@@ -51,6 +55,7 @@ func merge(rs []loadResult) loadResult {
 		m.requests += r.requests
 		m.errors += r.errors
 		m.elapsed += r.elapsed
+		m.cpu += r.cpu
 		m.lat = append(m.lat, r.lat...)
 		if m.firstErr == nil {
 			m.firstErr = r.firstErr
@@ -67,12 +72,21 @@ func merge(rs []loadResult) loadResult {
 // interleaved runs the same load against each address in turn, in slices of
 // one second until each got total, so that whatever else runs on the machine
 // weighs on all of them alike; it returns one merged result per address.
-func interleaved(addrs []string, pkt []byte, clients int, total time.Duration) []loadResult {
+// pids[i], when given, are the processes serving addrs[i]: their CPU time
+// (with their children's) during its slices is the result's cpu.
+func interleaved(addrs []string, pids [][]int, pkt []byte, clients int, total time.Duration) []loadResult {
 	const slice = time.Second
 	runs := make([][]loadResult, len(addrs))
 	for done := time.Duration(0); done < total; done += slice {
 		for i, a := range addrs {
-			runs[i] = append(runs[i], uwsgiLoad(a, pkt, clients, min(slice, total-done)))
+			var ps []int
+			if i < len(pids) {
+				ps = pids[i]
+			}
+			c0 := routerCPU(ps)
+			r := uwsgiLoad(a, pkt, clients, min(slice, total-done))
+			r.cpu = routerCPU(ps) - c0
+			runs[i] = append(runs[i], r)
 		}
 	}
 	out := make([]loadResult, len(addrs))
@@ -83,6 +97,51 @@ func interleaved(addrs []string, pkt []byte, clients int, total time.Duration) [
 }
 
 func (r loadResult) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+// cpuPerReq is the measured processes' CPU µs per answered request.
+func (r loadResult) cpuPerReq() float64 {
+	if r.requests == 0 {
+		return 0
+	}
+	return float64(r.cpu.Microseconds()) / float64(r.requests)
+}
+
+// routerCPU is the user+system time of the processes and, recursively, their
+// children (uWSGI's router and workers are children of its master), from
+// /proc; processes that are gone count 0.
+func routerCPU(pids []int) time.Duration {
+	var total time.Duration
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// fields after the parenthesised command: state is field 3, utime 14, stime 15
+		if i := bytes.LastIndexByte(raw, ')'); i >= 0 {
+			f := strings.Fields(string(raw[i+1:]))
+			if len(f) > 12 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				s, _ := strconv.ParseInt(f[12], 10, 64)
+				total += time.Duration(u+s) * time.Second / clockTicks
+			}
+		}
+		var kids []int
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, t := range tasks {
+			raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+			for _, k := range strings.Fields(string(raw)) {
+				if n, err := strconv.Atoi(k); err == nil {
+					kids = append(kids, n)
+				}
+			}
+		}
+		total += routerCPU(kids)
+	}
+	return total
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
 
 func (r loadResult) String() string {
 	s := fmt.Sprintf("%8.0f req/s  p50 %6.2f ms  p99 %6.2f ms", r.rate(),

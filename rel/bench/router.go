@@ -54,13 +54,20 @@ func benchRouter(cfg config) error {
 			stop(c)
 		}
 	}()
-	run := func(name string, args ...string) {
+	run := func(name string, args ...string) *exec.Cmd {
 		c := start(name, args...)
 		cmds = append(cmds, c)
+		return c
 	}
-	run("uwsgi", "--plugins", "corerouter,fastrouter", "--master", "--fastrouter", uFR,
+	pid := func(c *exec.Cmd) []int {
+		if c.Process == nil {
+			return nil
+		}
+		return []int{c.Process.Pid}
+	}
+	uRouter := run("uwsgi", "--plugins", "corerouter,fastrouter", "--master", "--fastrouter", uFR,
 		"--fastrouter-subscription-server", uSub, "--fastrouter-stats", uStats, "--listen", "1024", "--logto", filepath.Join(dir, "ufr.log"))
-	run(cfg.binary, "--fastrouter", iFR, "--fastrouter-subscription-server", iSub, "--fastrouter-stats", iStats,
+	iRouter := run(cfg.binary, "--fastrouter", iFR, "--fastrouter-subscription-server", iSub, "--fastrouter-stats", iStats,
 		"--log-level", "warning")
 	// The same router on one P, as uWSGI's router is one process with one
 	// thread: it shares the subscription server's table through a second
@@ -91,34 +98,36 @@ func benchRouter(cfg config) error {
 		}
 	}
 	fmt.Printf("   FastRouter over 2 real uWSGI python3 backends, uwsgi load generator, %s per cell in 1 s slices interleaved\n", 3*cfg.duration)
-	fmt.Printf("   %-8s %22s %22s %8s %22s %8s\n", "clients", "uWSGI fastrouter", "imperial fastrouter", "ratio",
-		"imperial GOMAXPROCS=1", "ratio")
+	fmt.Printf("   %-8s %22s %22s %8s %22s %8s   %s\n", "clients", "uWSGI fastrouter", "imperial fastrouter", "ratio",
+		"imperial GOMAXPROCS=1", "ratio", "router CPU µs/request (uWSGI, imperial, 1 P)")
 	for _, c := range []int{16, 64} {
-		r := interleaved([]string{uFR, iFR, i1FR}, pkt, c, 3*cfg.duration)
+		r := interleaved([]string{uFR, iFR, i1FR}, [][]int{pid(uRouter), pid(iRouter), pid(i1)}, pkt, c, 3*cfg.duration)
 		mu, mi, m1 := r[0], r[1], r[2]
-		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %7.2f× %10.0f/s p99 %5.1fms %7.2f×%s\n", c,
+		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %7.2f× %10.0f/s p99 %5.1fms %7.2f×   %.0f, %.0f, %.0f%s\n", c,
 			mu.rate(), ms(mu.p99), mi.rate(), ms(mi.p99), mi.rate()/mu.rate(), m1.rate(), ms(m1.p99), m1.rate()/mu.rate(),
-			errNote(r))
+			mu.cpuPerReq(), mi.cpuPerReq(), m1.cpuPerReq(), errNote(r))
 	}
 
 	// Workers: the same Python app in real uWSGI, a native app and the same
 	// Python app in imperial.
-	run("uwsgi", "--plugins", "python3", "--master", "--processes", "2", "--socket", uWorker, "--wsgi-file", app,
+	uW := run("uwsgi", "--plugins", "python3", "--master", "--processes", "2", "--socket", uWorker, "--wsgi-file", app,
 		"--disable-logging", "--listen", "1024", "--logto", filepath.Join(dir, "uworker.log"))
-	run(cfg.binary, "--socket", iWorker, "--app", "hello", "--processes", "2", "--log-level", "warning")
-	run(cfg.binary, "--socket", iPyWorker, "--wsgi-file", app, "--processes", "2", "--log-level", "warning")
+	iW := run(cfg.binary, "--socket", iWorker, "--app", "hello", "--processes", "2", "--log-level", "warning")
+	iPy := run(cfg.binary, "--socket", iPyWorker, "--wsgi-file", app, "--processes", "2", "--log-level", "warning")
 	for _, a := range []string{uWorker, iWorker, iPyWorker} {
 		if err := waitAnswer(a, pkt); err != nil {
 			return err
 		}
 	}
 	fmt.Printf("   workers (2 processes each), uwsgi load generator direct, %s per cell in 1 s slices interleaved\n", 3*cfg.duration)
-	fmt.Printf("   %-8s %22s %22s %22s\n", "clients", "uWSGI python3", "imperial native app", "imperial python3")
+	fmt.Printf("   %-8s %22s %22s %22s   %s\n", "clients", "uWSGI python3", "imperial native app", "imperial python3",
+		"worker CPU µs/request (with children)")
 	for _, c := range []int{16, 64} {
-		r := interleaved([]string{uWorker, iWorker, iPyWorker}, pkt, c, 3*cfg.duration)
+		r := interleaved([]string{uWorker, iWorker, iPyWorker}, [][]int{pid(uW), pid(iW), pid(iPy)}, pkt, c, 3*cfg.duration)
 		mu, mn, mp := r[0], r[1], r[2]
-		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms%s\n", c,
-			mu.rate(), ms(mu.p99), mn.rate(), ms(mn.p99), mp.rate(), ms(mp.p99), errNote(r))
+		fmt.Printf("   %-8d %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms %10.0f/s p99 %5.1fms   %.0f, %.0f, %.0f%s\n", c,
+			mu.rate(), ms(mu.p99), mn.rate(), ms(mn.p99), mp.rate(), ms(mp.p99),
+			mu.cpuPerReq(), mn.cpuPerReq(), mp.cpuPerReq(), errNote(r))
 	}
 	return nil
 }
