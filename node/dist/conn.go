@@ -199,7 +199,7 @@ func (c *conn) sweep(now time.Time) {
 
 // readLoop decodes frames in arrival order and routes them (ergo-network §3).
 func (c *conn) readLoop() error {
-	var r io.Reader = newSpinReader(c.nc, c.opts.ReadSpin)
+	var r io.Reader = c.nc
 	if len(c.tail) > 0 {
 		r = io.MultiReader(bytesReader(c.tail), c.nc)
 		c.tail = nil

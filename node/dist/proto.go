@@ -50,14 +50,7 @@ type Options struct {
 	TickTime time.Duration
 	// Limits bound every decoded term; zero fields take etf.DefaultLimits.
 	Limits etf.Limits
-	// ReadSpin is how long a connection's reader keeps polling the socket
-	// before it parks (spin.go); 0 means DefaultReadSpin, negative never spins.
-	ReadSpin time.Duration
 }
-
-// DefaultReadSpin covers a peer's think time between calls at one caller: a
-// wake-up from epoll costs more than the whole call in a VM.
-const DefaultReadSpin = 50 * time.Microsecond
 
 // Proto implements gen.NetworkProto for Erlang distribution.
 type Proto struct {
@@ -73,9 +66,6 @@ func New(opts Options) *Proto {
 	}
 	if opts.TickTime <= 0 {
 		opts.TickTime = DefaultTickTime
-	}
-	if opts.ReadSpin == 0 {
-		opts.ReadSpin = DefaultReadSpin
 	}
 	d := etf.DefaultLimits
 	if opts.Limits.MaxSize == 0 {
