@@ -129,6 +129,14 @@ type Socket struct {
 	mu      sync.Mutex // f's creation against Abort
 	f       *os.File   // nil while raw
 	aborted atomic.Bool
+
+	// the polled read: f's raw connection and its read function's
+	// arguments and results (no allocation per read)
+	rc     syscall.RawConn
+	readFn func(uintptr) bool
+	rbuf   []byte
+	rn     int
+	re     syscall.Errno
 }
 
 // NewSocket takes fd (non-blocking); timeout bounds each wait, renewed at
@@ -163,7 +171,36 @@ func (s *Socket) Read(p []byte) (int, error) {
 		s.rexp = now.Add(s.timeout)
 		_ = s.f.SetReadDeadline(s.rexp)
 	}
-	return s.f.Read(p)
+	// Through the file's raw connection, so that the read itself is a raw
+	// call too (rawsys.go), as on the raw path.
+	if s.rc == nil {
+		rc, err := s.f.SyscallConn()
+		if err != nil {
+			return s.f.Read(p)
+		}
+		s.rc, s.readFn = rc, s.readStep
+	}
+	s.rbuf, s.rn, s.re = p, 0, 0
+	err := s.rc.Read(s.readFn)
+	s.rbuf = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case s.re != 0:
+		return 0, os.NewSyscallError("read", s.re)
+	case s.rn == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	return s.rn, nil
+}
+
+func (s *Socket) readStep(fd uintptr) bool {
+	n, e := ReadNonblock(int(fd), s.rbuf)
+	if e == syscall.EAGAIN {
+		return false
+	}
+	s.rn, s.re = n, e
+	return true
 }
 
 // Write writes all of p.
@@ -236,12 +273,17 @@ func (s *Socket) TryRead(p []byte) (int, syscall.Errno) {
 	return ReadNonblock(s.fd, p)
 }
 
-// ResetOnClose makes Close send a reset instead of a FIN (SO_LINGER 0): for
-// a connection whose peer has closed and will read nothing more.
-func (s *Socket) ResetOnClose() {
-	l := syscall.Linger{Onoff: 1}
-	_, _, _ = syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(s.fd), syscall.SOL_SOCKET, syscall.SO_LINGER,
-		uintptr(unsafe.Pointer(&l)), unsafe.Sizeof(l), 0)
+// Reset ends the connection with a reset instead of a FIN handshake (a
+// connect to AF_UNSPEC: the kernel's disconnect), for a connection whose
+// peer has closed and will read nothing more: it spares both kernels a
+// segment and the peer a TIME_WAIT socket, and leaves Close nothing costly
+// to do. Later reads and writes fail.
+func (s *Socket) Reset() {
+	if s.fd < 0 {
+		return
+	}
+	sa := syscall.RawSockaddrInet6{Family: syscall.AF_UNSPEC}
+	_, _, _ = syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(s.fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 }
 
 // SetDeadline, SetReadDeadline and SetWriteDeadline set a poller deadline

@@ -158,7 +158,10 @@ func TestSocketTryReadAndReset(t *testing.T) {
 	if n, err := s.Read(buf); n != 0 || !errors.Is(err, io.EOF) {
 		t.Fatalf("read after the peer closed: %d %v", n, err)
 	}
-	s.ResetOnClose()
+	s.Reset()
+	if _, err := s.Write([]byte("x")); err == nil {
+		t.Fatal("write after reset")
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
