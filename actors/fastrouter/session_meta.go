@@ -218,15 +218,15 @@ func (s *session) serve(client *subscription.Socket) {
 		buf = buf[:bufSize]
 	}
 	tx, eof := s.answer(client, node, buf, picked.Address)
+	// The answer is complete: the client hears it before the node socket is
+	// closed and the session end reported.
+	client.Close()
 	if eof && bodyDone == nil {
 		// The node has sent everything and closed, and reads nothing more
 		// from us: end with a reset rather than a FIN handshake, which
 		// spares both kernels a segment and the node a TIME_WAIT socket.
 		abort(node)
 	}
-	// The answer is complete: the client hears it before the node socket is
-	// closed and the session end reported.
-	client.Close()
 	if bodyDone != nil {
 		node.Close()
 		<-bodyDone
@@ -311,7 +311,7 @@ func (s *session) answerPlain(client *subscription.Socket, node subscription.Nod
 // abort makes the coming close of a node socket send a reset.
 func abort(node subscription.NodeConn) {
 	if ns, ok := node.(*subscription.Socket); ok {
-		ns.ResetOnClose()
+		ns.Reset()
 	}
 }
 
