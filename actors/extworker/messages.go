@@ -124,6 +124,7 @@ type messageJob struct {
 	tag        any
 	queued     time.Duration
 	qh, ql     int
+	arrived    time.Time
 	dispatched time.Time
 }
 
@@ -133,10 +134,12 @@ type messageStarted struct {
 	pid   int
 }
 
-// messageIdle: the worker replied to job seq and is free.
+// messageIdle: the worker replied to job seq and is free, or (started
+// non-zero) has already started the job the pool gave it next.
 type messageIdle struct {
-	alias gen.Alias
-	seq   uint64
+	alias   gen.Alias
+	seq     uint64
+	started uint64
 }
 
 // messageExit: the worker's meta process ended (process exited, killed, or

@@ -126,6 +126,7 @@ type pool struct {
 	queue      queues[*job]
 	seq        uint64
 	served     uint64
+	nexts      int // workers holding a next job (waiting requests too)
 
 	failures     int  // failed starts in a row
 	respawnArmed bool // a messageRespawn is pending
@@ -139,7 +140,10 @@ type worker struct {
 	generation int
 	started    time.Time
 	busy       *job
-	retiring   bool // stops after its current job (or now, if idle)
+	next       *job        // queued job given to this busy worker to start next
+	nextMsg    *messageJob // next as its meta holds it (meta.next)
+	nextGone   bool        // its reader has started next (messageIdle will say)
+	retiring   bool        // stops after its current job (or now, if idle)
 }
 
 // job is a request inside the pool.
@@ -256,12 +260,22 @@ func (p *pool) submit(j *job) {
 		return
 	}
 	switch {
-	case p.queue.len() >= p.opts.MaxQueue:
-		p.fail(j, fmt.Errorf("%w: %d requests waiting", ErrQueueFull, p.queue.len()))
+	case p.queue.len()+p.nexts >= p.opts.MaxQueue:
+		p.fail(j, fmt.Errorf("%w: %d requests waiting", ErrQueueFull, p.queue.len()+p.nexts))
 	case p.unavailable():
 		p.fail(j, fmt.Errorf("%w: %d failed starts in a row", ErrUnavailable, p.failures))
 	default:
 		p.queue.push(j.req.Priority, j)
+		if j.req.Priority == High && p.nexts > 0 {
+			// a low next job must not start before this one
+			for _, w := range p.workers {
+				if w.next != nil && !w.nextGone && w.next.req.Priority == Low {
+					p.requeueNext(w)
+					break
+				}
+			}
+		}
+		p.giveNext()
 	}
 }
 
@@ -282,17 +296,23 @@ func (p *pool) unavailable() bool {
 	return p.failures >= MaxFailures && p.current() == 0
 }
 
+// jobMessage is j as a worker meta gets it.
+func (p *pool) jobMessage(j *job) *messageJob {
+	replyTo := j.req.ReplyTo
+	if j.call {
+		replyTo = p.PID()
+	}
+	return &messageJob{seq: j.seq, id: j.req.ID, replyTo: replyTo, payload: j.req.Payload, tag: j.req.Tag,
+		qh: j.qh, ql: j.ql, arrived: j.arrived}
+}
+
 // dispatch hands j to w.
 func (p *pool) dispatch(w *worker, j *job) {
 	now := time.Now()
 	j.start, j.worker = now, w.pid
 	w.busy = j
-	replyTo := j.req.ReplyTo
-	if j.call {
-		replyTo = p.PID()
-	}
-	msg := &messageJob{seq: j.seq, id: j.req.ID, replyTo: replyTo, payload: j.req.Payload, tag: j.req.Tag,
-		queued: now.Sub(j.arrived), qh: j.qh, ql: j.ql, dispatched: now}
+	msg := p.jobMessage(j)
+	msg.dispatched, msg.queued = now, now.Sub(j.arrived)
 	// The request goes into the worker's pipe from here, without a hop
 	// through the worker meta's mailbox; only what the pipe cannot take at
 	// once goes to the meta, which may block writing it.
@@ -313,21 +333,118 @@ func (p *pool) dispatch(w *worker, j *job) {
 		p.workerExit(w.alias, fmt.Errorf("%w: %w", ErrWorkerExited, err))
 		return
 	}
+	p.armTimeout(w, j)
+}
+
+func (p *pool) armTimeout(w *worker, j *job) {
 	if p.opts.Timeout > 0 {
 		j.cancel, _ = p.SendAfter(p.PID(), messageTimeout{alias: w.alias, seq: j.seq}, p.opts.Timeout)
 	}
 }
 
-// drain dispatches queued requests while workers are idle.
-func (p *pool) drain() {
-	for p.queue.len() > 0 {
-		alias, ok := p.popIdle()
-		if !ok {
+// Jobs given next. While no worker is idle, each busy worker of the
+// current generation may hold the head of the queue as its next job: its
+// reader writes it to the worker right after the current reply, instead
+// of the worker waiting for that reply to reach this actor and the next
+// request to come back (with few workers, that round trip was as long as
+// the work). The queue's rules still hold, because a next job is taken
+// back (takeNext) whenever it would break them: when a worker goes idle
+// with nothing queued (so no request waits behind a busy worker while
+// another is free), when a high request is queued behind a low next job,
+// on reload, and when its worker exits.
+
+// giveNext gives queued jobs to busy workers that have none.
+func (p *pool) giveNext() {
+	for _, w := range p.workers {
+		if p.queue.len() == 0 {
 			return
 		}
+		if w.busy == nil || w.next != nil || w.retiring || w.generation != p.generation {
+			continue
+		}
 		j, _ := p.queue.pop()
+		j.worker = w.pid
+		w.next, w.nextMsg = j, p.jobMessage(j)
+		w.meta.next.Store(w.nextMsg)
+		p.nexts++
+	}
+}
+
+// takeNext takes w's next job back; nil if its reader has started it (a
+// messageIdle saying so is on its way).
+func (p *pool) takeNext(w *worker) *job {
+	if w.next == nil || w.nextGone {
+		return nil
+	}
+	if !w.meta.next.CompareAndSwap(w.nextMsg, nil) {
+		w.nextGone = true
+		return nil
+	}
+	j := w.next
+	w.next, w.nextMsg = nil, nil
+	p.nexts--
+	j.worker = 0
+	return j
+}
+
+// requeueNext puts w's next job, if not started, back at the head of its
+// queue.
+func (p *pool) requeueNext(w *worker) {
+	if j := p.takeNext(w); j != nil {
+		p.queue.pushFront(j.req.Priority, j)
+	}
+}
+
+// drain dispatches waiting requests, oldest first (high before low),
+// while workers are idle: from the queues, or taking back a next job older
+// than the queue's head; with no idle worker left, busy workers get next
+// jobs.
+func (p *pool) drain() {
+	for {
+		alias, ok := p.popIdle()
+		if !ok {
+			p.giveNext()
+			return
+		}
+		j := p.oldestWaiting()
+		if j == nil {
+			p.idle.pushFront(alias)
+			return
+		}
 		p.dispatch(p.workers[alias], j)
 	}
+}
+
+// oldestWaiting removes and returns the request that has waited longest in
+// the highest priority: a queue's head or a next job not yet started.
+func (p *pool) oldestWaiting() *job {
+	for _, q := range []*fifo[*job]{&p.queue.high, &p.queue.low} {
+		prio := High
+		if q == &p.queue.low {
+			prio = Low
+		}
+		for p.nexts > 0 {
+			head, ok := q.peek()
+			var older *worker
+			for _, w := range p.workers {
+				if w.next != nil && !w.nextGone && w.next.req.Priority == prio && (!ok || w.next.seq < head.seq) &&
+					(older == nil || w.next.seq < older.next.seq) {
+					older = w
+				}
+			}
+			if older == nil {
+				break
+			}
+			if j := p.takeNext(older); j != nil {
+				return j
+			}
+			// started meanwhile (now nextGone): look again
+		}
+		if j, ok := q.pop(); ok {
+			return j
+		}
+	}
+	return nil
 }
 
 func (p *pool) idleWorker(m messageIdle) {
@@ -340,6 +457,16 @@ func (p *pool) idleWorker(m messageIdle) {
 	}
 	w.busy = nil
 	p.served++
+	if m.started != 0 && w.next != nil && w.next.seq == m.started {
+		// its reader started the next job right after this reply
+		j := w.next
+		w.next, w.nextMsg, w.nextGone = nil, nil, false
+		p.nexts--
+		w.busy, j.start = j, time.Now()
+		p.armTimeout(w, j)
+		p.drain()
+		return
+	}
 	if w.retiring || w.generation != p.generation {
 		w.retiring = true
 		p.SendAlias(w.alias, messageStop{})
@@ -356,6 +483,14 @@ func (p *pool) workerExit(alias gen.Alias, reason error) {
 		return
 	}
 	delete(p.workers, alias)
+	if w.next != nil {
+		p.nexts--
+	}
+	if j := w.next; j != nil && !w.nextGone { // never started: another worker takes it
+		w.next, w.nextMsg = nil, nil
+		j.worker = 0
+		p.queue.pushFront(j.req.Priority, j)
+	}
 	if j := w.busy; j != nil {
 		if j.cancel != nil {
 			j.cancel()
@@ -430,6 +565,7 @@ func (p *pool) reload() {
 		if w.generation == p.generation || w.retiring {
 			continue
 		}
+		p.requeueNext(w)
 		w.retiring = true
 		if w.busy == nil {
 			p.SendAlias(w.alias, messageStop{})
@@ -502,6 +638,11 @@ func (p *pool) stats() ResponseStats {
 			continue
 		case w.busy != nil:
 			s.Busy++
+			if w.next != nil && w.next.req.Priority == Low {
+				s.QueueLow++
+			} else if w.next != nil {
+				s.QueueHigh++
+			}
 		default:
 			s.Idle++
 		}

@@ -504,3 +504,36 @@ func TestLargeRequestAndReplyChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuedRequestNotStuckBehindSlowWorker: with both workers busy, a
+// queued request may be given to either as its next job; whichever it is,
+// it must be served as soon as one is free, never after the slow one.
+// Then a high request queued behind a low next job still goes first.
+func TestQueuedRequestNotStuckBehindSlowWorker(t *testing.T) {
+	for range 4 { // the busy worker a next job goes to is chosen at random
+		f := start(t, extworker.Options{Count: 2})
+		slow := f.send("sleep 800 slow", extworker.High)
+		f.send("sleep 100 fast", extworker.High)
+		f.waitStats("busy", func(s extworker.ResponseStats) bool { return s.Busy == 2 })
+		x := f.send("echo x", extworker.High)
+		var order []uint64
+		for range 3 {
+			order = append(order, f.reply(10*time.Second).ID)
+		}
+		if slices.Index(order, x) > slices.Index(order, slow) {
+			t.Fatalf("replies in order %v: %d waited behind the slow request %d", order, x, slow)
+		}
+	}
+	f := start(t, extworker.Options{Count: 1})
+	f.send("sleep 300 busy", extworker.High)
+	f.waitStats("busy", func(s extworker.ResponseStats) bool { return s.Busy == 1 })
+	low := f.send("echo low", extworker.Low)
+	high := f.send("echo high", extworker.High)
+	var order []uint64
+	for range 3 {
+		order = append(order, f.reply(10*time.Second).ID)
+	}
+	if slices.Index(order, high) > slices.Index(order, low) {
+		t.Fatalf("replies in order %v: high %d after low %d", order, high, low)
+	}
+}

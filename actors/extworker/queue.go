@@ -23,6 +23,15 @@ func (f *fifo[T]) pushFront(x T) {
 	f.items[0] = x
 }
 
+// peek returns the head without removing it.
+func (f *fifo[T]) peek() (T, bool) {
+	var zero T
+	if f.len() == 0 {
+		return zero, false
+	}
+	return f.items[f.head], true
+}
+
 func (f *fifo[T]) pop() (T, bool) {
 	var zero T
 	if f.len() == 0 {

@@ -8,7 +8,8 @@ package extworker
 //          worker with kill, not a message: HandleMessage may be stuck
 //          writing.
 // Sends    MessageReply to the job's ReplyTo and messageIdle to the pool
-//          after each reply; messageStarted once the process runs;
+//          after each reply, having first started the job the pool left
+//          in next, if any; messageStarted once the process runs;
 //          messageExit to the pool from Terminate.
 // Owns     the OS process (its own process group, Pdeathsig SIGKILL), the
 //          parent ends of the fd 3 and fd 4 pipes, the reader loop (Start)
@@ -46,6 +47,7 @@ type workerMeta struct {
 	exited         chan struct{}
 
 	current  atomic.Pointer[messageJob] // the job written and not yet answered
+	next     atomic.Pointer[messageJob] // the job to start after current (the pool may take it back)
 	pid      atomic.Int64               // OS pid once started
 	waitErr  error                      // cmd.Wait's result; read after exited is closed
 	closeReq sync.Once
@@ -136,11 +138,35 @@ func (w *workerMeta) readLoop() error {
 		if j == nil {
 			return fmt.Errorf("%w (%d bytes)", ErrUnexpectedReply, len(body))
 		}
+		var started uint64
+		if n := w.next.Swap(nil); n != nil {
+			started = n.seq
+			w.startNext(n)
+		}
 		if j.replyTo != nil {
 			deliver(w, j.replyTo, MessageReply{ID: j.id, Payload: body, Worker: int(w.pid.Load()),
 				Queued: j.queued, Ran: time.Since(j.dispatched), QueueHigh: j.qh, QueueLow: j.ql, Tag: j.tag})
 		}
-		w.Send(w.Parent(), messageIdle{alias: w.ID(), seq: j.seq})
+		w.Send(w.Parent(), messageIdle{alias: w.ID(), seq: j.seq, started: started})
+	}
+}
+
+// startNext starts the job the pool gave this worker next, right after
+// the reply to the current one: the worker does not wait for a round trip
+// through the pool's mailbox to get more work.
+func (w *workerMeta) startNext(j *messageJob) {
+	j.dispatched = time.Now()
+	j.queued = j.dispatched.Sub(j.arrived)
+	rest, err := w.start(j)
+	switch {
+	case err != nil:
+		w.kill() // the reader then reports the exit and the pool fails the job
+	case len(rest) > 0:
+		m := *j
+		m.rest = rest
+		if w.Send(w.ID(), m) != nil {
+			w.kill()
+		}
 	}
 }
 
