@@ -31,7 +31,11 @@
 //
 //   - a request never waits while a worker is idle; requests wait in two
 //     FIFO queues, high before low, bounded by MaxQueue in total (beyond
-//     that the reply is ErrQueueFull at once);
+//     that the reply is ErrQueueFull at once); while every worker is busy,
+//     the head of the queue may be handed to a busy worker as its next
+//     request, written to it as soon as it replies, and is taken back
+//     whenever another worker could serve it first or a higher request
+//     arrives (pool.go, "Jobs given next");
 //   - a worker that dies or closes its pipes while serving a request gives
 //     that request an ErrWorkerExited reply at once and is replaced;
 //   - with Timeout set, a request running longer kills its worker
