@@ -19,9 +19,9 @@ import (
 
 // conn is one Erlang distribution connection: gen.Connection and gen.RemoteNode.
 //
-// Goroutines: the read loop runs in ergo's Serve goroutine; Join starts the ticker
-// and the writer, which Terminate stops. Senders encode frames in their own
-// goroutine and queue them under wmu, so they go out whole and in call order.
+// Goroutines: the read loop runs in ergo's Serve goroutine; Join starts the ticker,
+// which Terminate stops. Senders queue frames under wmu, and whichever finds
+// nobody writing encodes and writes them (writer.go): whole and in call order.
 type conn struct {
 	opts Options
 	core gen.Core
@@ -46,15 +46,16 @@ type conn struct {
 	tail       []byte
 	joinedFlag atomic.Bool
 
-	// writer (writer.go): senders append to wq under wmu; the writer goroutine
-	// encodes and writes it
-	wmu        sync.Mutex
-	wq         []outFrame
-	kick       chan struct{} // wakes the writer; capacity 1
-	kicked     bool          // a wake-up is pending
-	writerDone chan struct{}
-	corked     bool
-	wclosed    bool
+	// output (writer.go): senders append to wq under wmu
+	wmu      sync.Mutex
+	wq       []outFrame
+	flushing bool // a sender is writing the queue (writer.go)
+	// owned by the sender holding flushing
+	wbuf      []byte
+	wspare    []outFrame
+	wdeadline time.Time // when the write deadline was last moved
+	corked    bool
+	wclosed   bool
 
 	framesIn, framesOut, bytesIn, bytesOut atomic.Uint64
 
@@ -81,8 +82,6 @@ func newConn(opts Options, core gen.Core, result gen.HandshakeResult, neg handsh
 		magic:        binary.BigEndian.Uint32(m[:]) | 1,
 		joined:       make(chan struct{}),
 		done:         make(chan struct{}),
-		kick:         make(chan struct{}, 1),
-		writerDone:   make(chan struct{}),
 	}
 	c.peerPID = gen.PID{Node: c.peer, ID: 0, Creation: c.peerCreation}
 	c.enc = etf.EncodeOptions{Hook: encodeHook, Append: appendHook}
@@ -110,7 +109,6 @@ func (c *conn) Join(nc net.Conn, _ string, _ gen.NetworkDial, tail []byte) error
 	c.tail = tail
 	close(c.joined)
 	go c.ticker()
-	go c.writer()
 	return nil
 }
 
@@ -124,10 +122,6 @@ func (c *conn) Terminate(reason error) {
 		close(c.done)
 		if c.joinedFlag.Load() {
 			<-c.joined
-			// what was queued before the end still goes out, if the peer
-			// takes it promptly
-			c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-			<-c.writerDone
 			c.nc.Close()
 		}
 		c.failPending()

@@ -30,7 +30,8 @@ func BenchmarkGenCall(b *testing.B) {
 	c := newConn(p.opts, core, gen.HandshakeResult{Peer: peer}, handshake.Negotiated{
 		Flags: handshake.DefaultFlags, PeerCreation: 9, Peer: peer}, nopLog{})
 	core.c = c
-	c.joinedFlag.Store(true) // no socket: the benchmark drains the queue itself
+	c.joinedFlag.Store(true) // no socket: corked, the queue only fills; the benchmark drains it
+	c.corked = true
 	fr := newFrameReader(c)
 	mref := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB53, 0x2F080001, 0x7DFC17CA}}
 	name := etf.Atom("imperial_echo")
@@ -81,6 +82,7 @@ func BenchmarkRPC(b *testing.B) {
 		Flags: handshake.DefaultFlags, PeerCreation: 9, Peer: peer}, nopLog{})
 	core.c = c
 	c.joinedFlag.Store(true)
+	c.corked = true
 	fr := newFrameReader(c)
 	reqID := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB53, 0x2F080001, 0x7DFC17CA}}
 	res := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB54, 0x2F080001, 0x7DFC17CA}}

@@ -42,13 +42,14 @@ const maxSpareWrite = 1 << 20
 // write queues a raw, already framed message.
 func (c *conn) write(raw []byte) error { return c.queue(outFrame{kind: frameRaw, raw: raw}) }
 
-// queue hands one frame to the writer goroutine. Frames leave in call order, and
-// whatever is queued by the time the writer runs leaves in one syscall, as erts
-// batches a dist entry's output queue. Encoding happens on the writer too: the
-// goroutine ergo starts for each actor activation then never grows its stack for
-// the encoder. Like ergo's local delivery, a sender must not mutate a value it
-// has sent. While the read loop is corked (more input already buffered) the
-// writer is not woken: the answers to a burst go out together when it uncorks.
+// queue hands one frame to the socket. Frames leave in call order. The sender
+// that finds nobody writing encodes and writes the queue itself; frames queued
+// meanwhile leave with its next syscall, as erts batches a dist entry's output
+// queue. While the read loop is corked (more input already buffered) frames
+// wait, and the answers to a burst leave together when it uncorks. No goroutine
+// is woken to write: on a small machine a wake-up costs more than a call.
+// Values are encoded when written; like ergo's local delivery, a sender must
+// not mutate a value it has sent.
 func (c *conn) queue(f outFrame) error {
 	c.wmu.Lock()
 	if c.wclosed || !c.joinedFlag.Load() {
@@ -60,94 +61,83 @@ func (c *conn) queue(f outFrame) error {
 	}
 	c.wq = append(c.wq, f)
 	c.framesOut.Add(1)
-	c.kickLocked()
+	if c.corked || c.flushing {
+		c.wmu.Unlock()
+		return nil
+	}
+	c.flushing = true
 	c.wmu.Unlock()
-	return nil
+	return c.flush()
 }
 
-// kickLocked wakes the writer unless it is already awake or the read loop holds
-// output back; the caller holds wmu.
-func (c *conn) kickLocked() {
-	if c.kicked || c.corked || len(c.wq) == 0 {
-		return
-	}
-	c.kicked = true
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
-}
-
-// cork holds the writer back while the read loop has more input buffered.
+// cork holds output back while the read loop has more input buffered.
 func (c *conn) cork() {
 	c.wmu.Lock()
 	c.corked = true
 	c.wmu.Unlock()
 }
 
-// uncork lets the writer send what queued while corked.
+// uncork writes what queued while corked, on the read goroutine.
 func (c *conn) uncork() {
 	c.wmu.Lock()
 	c.corked = false
-	c.kickLocked()
+	if c.flushing || c.wclosed || len(c.wq) == 0 {
+		c.wmu.Unlock()
+		return
+	}
+	c.flushing = true
 	c.wmu.Unlock()
+	c.flush()
 }
 
-// writer owns the socket's write side: it swaps the queue out under wmu, then
-// encodes and writes it without the lock, so senders never wait on the peer.
-func (c *conn) writer() {
-	defer close(c.writerDone)
-	var spare []outFrame
-	var buf []byte
-	var deadlineSet time.Time
-	last := false
-	for !last {
-		select {
-		case <-c.done:
-			last = true // one more round: what was queued before Terminate
-			deadlineSet = time.Now()
-		case <-c.kick:
-		}
+// flush encodes and writes the queue until it is empty (or the read loop corks
+// it); the caller set flushing, which makes it the only writer and the owner
+// of the write buffers.
+func (c *conn) flush() error {
+	for {
 		c.wmu.Lock()
 		batch := c.wq
-		c.wq = spare[:0]
-		c.kicked = false
+		c.wq = c.wspare[:0]
 		c.wmu.Unlock()
-		if len(batch) == 0 {
-			continue
-		}
-		buf = buf[:0]
+		buf := c.wbuf[:0]
 		for i := range batch {
 			buf = c.appendFrame(buf, &batch[i])
 			batch[i] = outFrame{} // let the values go
 		}
-		spare = batch
-		if len(buf) == 0 {
-			continue
-		}
-		// a stuck peer must not hold the queue forever; refresh the deadline only
-		// now and then, it costs a timer update
-		if now := time.Now(); now.Sub(deadlineSet) > c.opts.TickTime/8 {
-			c.nc.SetWriteDeadline(now.Add(c.opts.TickTime))
-			deadlineSet = now
-		}
-		n, err := c.nc.Write(buf)
-		c.bytesOut.Add(uint64(n))
-		if err != nil {
-			if !last {
-				c.log.Warning("dist: write to %s: %s", c.peer, err)
+		c.wspare = batch
+		var err error
+		if len(buf) > 0 {
+			// a stuck peer must not hold the queue forever; refresh the deadline
+			// only now and then, it costs a timer update
+			if now := time.Now(); now.Sub(c.wdeadline) > c.opts.TickTime/8 {
+				c.nc.SetWriteDeadline(now.Add(c.opts.TickTime))
+				c.wdeadline = now
 			}
-			c.wmu.Lock()
+			var n int
+			n, err = c.nc.Write(buf)
+			c.bytesOut.Add(uint64(n))
+		}
+		// keep the buffer for the next round unless one huge frame grew it
+		if cap(buf) <= maxSpareWrite {
+			c.wbuf = buf
+		} else {
+			c.wbuf = nil
+		}
+		c.wmu.Lock()
+		if err != nil {
+			c.flushing = false
 			c.wclosed = true
 			c.wq = nil
 			c.wmu.Unlock()
 			c.nc.Close()
-			return
+			return fmt.Errorf("dist: write to %s: %w", c.peer, err)
 		}
-		// keep the buffer for the next round unless one huge frame grew it
-		if cap(buf) > maxSpareWrite {
-			buf = nil
+		if len(c.wq) == 0 || c.corked {
+			c.flushing = false
+			c.wmu.Unlock()
+			return nil
 		}
+		c.wmu.Unlock()
 	}
 }
 
