@@ -80,6 +80,31 @@ func (c *caller) call(to any, timeout time.Duration, mk func(id uint64, replyTo 
 	}
 }
 
+// callExternal is call for the extworker pool, whose replies come straight
+// to the request's channel (extworker.MessageRequest.ReplyTo may be one):
+// no mailbox, no goroutine started by ergo to drain it, no table entry.
+func (c *caller) callExternal(pool any, timeout time.Duration, payload []byte) (extworker.MessageReply, error) {
+	ch := make(chan extworker.MessageReply, 1) // the pool never blocks on it; a late reply is dropped with it
+	req := extworker.MessageRequest{ID: c.seq.Add(1), ReplyTo: ch, Payload: payload}
+	if err := c.Send(pool, req); err != nil {
+		return extworker.MessageReply{}, err
+	}
+	var expire <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expire = t.C
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-expire:
+		return extworker.MessageReply{}, ErrNoAnswer
+	case <-c.done:
+		return extworker.MessageReply{}, ErrNoAnswer
+	}
+}
+
 func (c *caller) deliver(id uint64, v any) {
 	c.mu.Lock()
 	ch := c.waiting[id]

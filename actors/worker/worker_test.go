@@ -205,3 +205,26 @@ func TestErlangApp(t *testing.T) {
 		t.Fatalf("environ %v", env)
 	}
 }
+
+func TestEncodeRequest(t *testing.T) {
+	for _, tc := range []struct {
+		environ [][2][]byte
+		body    []byte
+	}{
+		{nil, nil},
+		{[][2][]byte{{[]byte("REQUEST_METHOD"), []byte("GET")}, {[]byte("EMPTY"), nil}}, []byte("body")},
+		{[][2][]byte{{[]byte("K"), bytes.Repeat([]byte("v"), 70000)}}, nil},
+	} {
+		got, err := worker.EncodeRequest(tc.environ, tc.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := worker.EncodeRequestTerm(tc.environ, tc.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("EncodeRequest\n%q\nwant (etf.Encode)\n%q", got, want)
+		}
+	}
+}
