@@ -217,7 +217,7 @@ func dialRaw(ap netip.AddrPort, timeout time.Duration, first []byte) (NodeConn, 
 	// follows it from us (or by the reset a router closes with), not by an
 	// ACK of its own, which quick-ack mode would send at the start of every
 	// connection.
-	_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
+	_ = setsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
 	// A loopback connection is established (or refused) by connect itself,
 	// and the request fits the empty socket buffer; otherwise the write
 	// waits on the poller for the connection.

@@ -90,3 +90,11 @@ func connectRaw(fd int, ap netip.AddrPort) syscall.Errno {
 		}
 	}
 }
+
+// setsockoptInt sets an int socket option.
+func setsockoptInt(fd, level, opt, value int) syscall.Errno {
+	v := int32(value)
+	_, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(unsafe.Pointer(&v)), unsafe.Sizeof(v), 0)
+	return e
+}
