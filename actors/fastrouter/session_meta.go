@@ -82,8 +82,12 @@ func (s *session) Start() error {
 	defer s.sh.sessions.Add(-1)
 	s.buf = make([]byte, bufSize)
 	fd := s.first
+	// The idle timer is not reset per connection (a timer-heap operation
+	// each time): when it fires, a session that served within sessionIdle
+	// sets it for the rest of that time.
 	idle := time.NewTimer(sessionIdle)
 	defer idle.Stop()
+	var last time.Time
 	for {
 		c := subscription.NewSocket(fd, s.sh.timeout)
 		if !s.setClient(c) {
@@ -95,13 +99,19 @@ func (s *session) Start() error {
 		s.sh.active.Add(-1)
 		c.Close()
 		s.setClient(nil)
-		idle.Reset(sessionIdle)
-		select {
-		case fd = <-s.sh.conns:
-		case <-idle.C:
-			return nil
-		case <-s.done:
-			return nil
+		last = time.Now()
+		for fd = -1; fd < 0; {
+			select {
+			case fd = <-s.sh.conns:
+			case <-idle.C:
+				rest := sessionIdle - time.Since(last)
+				if rest <= 0 {
+					return nil
+				}
+				idle.Reset(rest)
+			case <-s.done:
+				return nil
+			}
 		}
 	}
 }
