@@ -494,10 +494,11 @@ _u32 = struct.Struct(">I").unpack_from
 
 
 def decode_request(data):
-    """The request's environ pairs and body, read straight from the shape
-    imperial sends ({request, [{Name, Value}], Body}, binaries only);
-    None for anything else, which the generic decoder then reads. Why: the
-    generic decoder costs more per request than a whole WSGI hello app."""
+    """The request's environ (a dict of str) and body, read straight from
+    the shape imperial sends ({request, [{Name, Value}], Body}, binaries
+    only); None for anything else, which the generic decoder then reads.
+    Why: the generic decoder costs more per request than a whole WSGI hello
+    app."""
     try:
         return _decode_request(data)
     except (IndexError, struct.error):
@@ -509,23 +510,25 @@ def _decode_request(data):
     if head not in _REQUEST_HEAD:
         return None
     pos, end = len(head), len(data)
-    env = []
+    env = {}  # already str: environ_from takes it as it is
     tag = data[pos]
     if tag == 108:  # LIST
         count = _u32(data, pos + 1)[0]
         pos += 5
+        u32 = _u32
         for _ in range(count):
-            if data[pos] != 104 or data[pos + 1] != 2 or data[pos + 2] != 109:
+            if data[pos:pos + 3] != b"h\x02m":
                 return None
-            n = _u32(data, pos + 3)[0]
-            k = data[pos + 7:pos + 7 + n]
-            pos += 7 + n
+            n = u32(data, pos + 3)[0]
+            pos += 7
+            k = data[pos:pos + n]
+            pos += n
             if data[pos] != 109:
                 return None
-            m = _u32(data, pos + 1)[0]
-            v = data[pos + 5:pos + 5 + m]
-            pos += 5 + m
-            env.append((k, v))
+            n = u32(data, pos + 1)[0]
+            pos += 5
+            env[k.decode("latin-1")] = data[pos:pos + n].decode("latin-1")
+            pos += n
         if data[pos] != 106:
             return None
         pos += 1
@@ -555,11 +558,16 @@ def encode_response(reply):
 
 
 def environ_from(env_list, body):
-    environ = {}
-    for item in env_list:
-        if isinstance(item, tuple) and len(item) == 2:
-            k, v = item
-            environ[k.decode("latin-1")] = v.decode("latin-1") if isinstance(v, bytes) else str(v)
+    """The WSGI environ of a request: env_list is the decoded term's list of
+    {Name, Value} pairs, or a dict of str already (decode_request)."""
+    if isinstance(env_list, dict):
+        environ = env_list
+    else:
+        environ = {}
+        for item in env_list:
+            if isinstance(item, tuple) and len(item) == 2:
+                k, v = item
+                environ[k.decode("latin-1")] = v.decode("latin-1") if isinstance(v, bytes) else str(v)
     environ.setdefault("REQUEST_METHOD", "GET")
     environ.setdefault("SCRIPT_NAME", "")
     if "PATH_INFO" not in environ:
