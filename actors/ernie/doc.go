@@ -17,9 +17,10 @@
 //
 // Actors decide, meta processes carry bytes: a connection's goroutine
 // reads packets, decodes them, routes them with the immutable ernie.Router
-// and runs native Go functions and native Erlang calls (an erpc call to the
-// BEAM peer) itself; external requests go to the module's pool, whose
-// worker puts the reply on the connection's channel. So a native call
+// and runs native Go functions and native Erlang calls (one message to the
+// call server on the BEAM peer and one back, erlcalls.go) itself; external
+// requests go to the module's pool, whose worker puts the reply on the
+// connection's channel. So a native call
 // never waits behind an external one, an external request waits only for
 // its own module's workers (high before low), several requests may share a
 // connection, and undecodable input gets a protocol error reply and a

@@ -9,11 +9,11 @@ package ernie
 //          Call RequestDispatcher → ResponseDispatcher.
 // Sends    MessageBeamSubscribe to ernie_beam, extworker.MessageReload to
 //          the pools; Calls extworker.RequestStats on the pools for stats.
-// Spawns   the listener meta (which spawns one conn meta per connection)
+// Spawns   the listener meta (whose goroutines serve the connections)
 //          and the access-log meta, once the handlers are ready.
 // Owns     the listening socket until the listener meta takes it, the
 //          access-log Writer until its meta takes it, and the counters
-//          (atomics shared with the conn metas).
+//          (atomics shared with the connection goroutines).
 
 import (
 	"context"
@@ -257,7 +257,7 @@ func (s *server) admin(m messageAdmin) {
 		text = s.stats().Text()
 	case ernie.AdminHalt:
 		// The halt call is in flight until its connection has written
-		// the reply (the conn meta counts it completed), so the drain
+		// the reply (the connection counts it completed), so the drain
 		// below cannot stop the node before the client has its answer.
 		s.counters.total.Add(1)
 		text = ernie.ReplyHalting
