@@ -9,7 +9,6 @@ package fastrouter
 // Owns     the listening socket: Start accepts until Terminate closes it.
 
 import (
-	"errors"
 	"net"
 	"os"
 	"syscall"
@@ -36,22 +35,25 @@ func (l *listener) Init(process gen.MetaProcess) error {
 }
 
 func (l *listener) Start() error {
-	a, err := subscription.NewAcceptor(l.f)
+	rc, err := l.f.SyscallConn()
 	if err != nil {
 		return err
 	}
+	var a subscription.Acceptor
+	step := a.Step
 	for {
-		fd, err := a.Accept()
-		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
-				return nil
-			}
+		if err := rc.Read(step); err != nil {
+			return nil // the file is closed (there is no deadline to miss)
+		}
+		fd, err := a.Conn()
+		switch {
+		case err != nil:
 			// EMFILE and friends: back off instead of spinning.
 			l.Log().Error("accept on %s: %s", l.l.Addr(), err)
 			time.Sleep(10 * time.Millisecond)
-			continue
+		case fd >= 0:
+			l.dispatch(fd)
 		}
-		l.dispatch(fd)
 	}
 }
 

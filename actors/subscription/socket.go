@@ -2,7 +2,6 @@ package subscription
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -52,30 +51,23 @@ func ListenRaw(addr string) (net.Listener, *os.File, error) {
 	return l, f, nil
 }
 
-// Acceptor accepts connections from a ListenRaw file as raw non-blocking
+// Acceptor takes connections from a ListenRaw file as raw non-blocking
 // descriptors (for Socket): net.Listener.Accept would add a TCP_NODELAY
 // setsockopt, a getsockname, a poller registration and its allocations per
-// connection, which a one-request uwsgi connection does not need. One per
-// goroutine; several may share the file.
+// connection, which a one-request uwsgi connection does not need.
+//
+// The waiting stays in the meta process that owns the loop: it passes Step
+// to the file's raw connection (rc.Read(step), which waits on the poller
+// while Step says nothing is there) and then takes the result with Conn.
+// One per goroutine; several may share the file.
 type Acceptor struct {
-	rc  syscall.RawConn
-	fn  func(uintptr) bool
 	fd  int
 	err syscall.Errno
 }
 
-// NewAcceptor makes an Acceptor on f.
-func NewAcceptor(f *os.File) (*Acceptor, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	a := &Acceptor{rc: rc}
-	a.fn = a.accept
-	return a, nil
-}
-
-func (a *Acceptor) accept(lfd uintptr) bool {
+// Step is a syscall.RawConn read function: one accept4; false (wait) when
+// no connection is pending.
+func (a *Acceptor) Step(lfd uintptr) bool {
 	r, _, e := syscall.RawSyscall6(syscall.SYS_ACCEPT4, lfd, 0, 0,
 		syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
 	if e == syscall.EAGAIN {
@@ -85,23 +77,17 @@ func (a *Acceptor) accept(lfd uintptr) bool {
 	return true
 }
 
-// Accept waits for a connection. An error wrapping os.ErrClosed means the
-// file was closed; EINTR and ECONNABORTED are retried; other errors (EMFILE)
-// are the caller's to back off from.
-func (a *Acceptor) Accept() (int, error) {
-	for {
-		if err := a.rc.Read(a.fn); err != nil {
-			// the file is closed or closing (there is no deadline to miss)
-			return -1, fmt.Errorf("%w: %w", os.ErrClosed, err)
-		}
-		switch a.err {
-		case 0:
-			return a.fd, nil
-		case syscall.EINTR, syscall.ECONNABORTED:
-			continue
-		}
-		return -1, os.NewSyscallError("accept4", a.err)
+// Conn is what the last Step took: a descriptor, or -1 and nil for a
+// connection that was aborted or an interrupted call (step again), or -1
+// and an error (EMFILE: the caller backs off).
+func (a *Acceptor) Conn() (int, error) {
+	switch a.err {
+	case 0:
+		return a.fd, nil
+	case syscall.EINTR, syscall.ECONNABORTED:
+		return -1, nil
 	}
+	return -1, os.NewSyscallError("accept4", a.err)
 }
 
 // Socket is an accepted connection: a raw non-blocking descriptor, read and

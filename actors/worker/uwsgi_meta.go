@@ -55,18 +55,23 @@ func (u *uwsgiLoop) Init(process gen.MetaProcess) error {
 }
 
 func (u *uwsgiLoop) Start() error {
-	a, err := subscription.NewAcceptor(u.f)
+	rc, err := u.f.SyscallConn()
 	if err != nil {
 		return err
 	}
+	var a subscription.Acceptor
+	step := a.Step
 	for {
-		fd, err := a.Accept()
+		if err := rc.Read(step); err != nil {
+			return nil // the worker closed the listener
+		}
+		fd, err := a.Conn()
 		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
-				return nil
-			}
 			u.Log().Error("accept on %s: %s", u.l.Addr(), err)
 			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if fd < 0 {
 			continue
 		}
 		c := subscription.NewSocket(fd, u.sh.socketTimeout)
