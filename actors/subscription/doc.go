@@ -9,6 +9,12 @@
 // process on each connected node, so the routers of a cluster share one view
 // (shared/specs/uwsgi.md §2.4–§2.7).
 //
+// The routers of the same node pick and release nodes in the server's table
+// directly (Shared, shared.go), without a message per request. The sockets
+// of the uwsgi request path (routers and workers alike) are raw non-blocking
+// descriptors that meet the runtime poller only when a call would block
+// (Socket, Acceptor, ListenRaw in socket.go; raw system calls in rawsys.go).
+//
 // The announcer (announcer.go) is the subscriber side: one actor per
 // --subscribe-to / --subscribe2 that announces at start, one second later and
 // then every Freq, and unsubscribes when it stops (§2.2, §2.3).
@@ -16,8 +22,8 @@
 // It imports actors/wire/subscription and actors/wire/uwsgi (the codecs),
 // node/etf (cluster forwarding terms) and ergo. It must not import apps,
 // supervisors, rel or another actor package. It is imported by
-// actors/fastrouter and actors/http (MessagePick, MessageNode, MessageDone,
-// Name), actors/worker (Announcer), supervisors and apps.
+// actors/fastrouter and actors/http (Shared, Picker, Socket, Name),
+// actors/worker (Announcer, Socket), supervisors and apps.
 package subscription
 
 import "errors"
