@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"imperial/bertrpc/bert"
 	"imperial/ernie"
 	"imperial/node/etf"
+	"imperial/node/nodetest"
 	"imperial/rel/peers"
 )
 
@@ -635,5 +637,41 @@ func TestSlowClient(t *testing.T) {
 			t.Fatalf("request %d: reply %v, %v", i+1, v, err)
 		}
 		time.Sleep(pause)
+	}
+}
+
+// TestBeamPeerKilledMidCall: when the BEAM peer dies (SIGKILL) under a
+// native Erlang call, the caller gets a server error at once (ernie_beam
+// fails the calls in flight when the peer's OS process exits).
+func TestBeamPeerKilledMidCall(t *testing.T) {
+	h := startErnie(t, harnessOptions{})
+	node := fmt.Sprint(h.mustCall("nat", "node"))
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.call("nat", "slow", int64(60000))
+		done <- err
+	}()
+	// the slow call is running once the peer has a process in timer:sleep
+	peers.WaitFor(t, 30*time.Second, func() error {
+		out := peers.RunErl(t, time.Minute, peers.ErlOptions{Name: peers.UniqueName("probe") + "@127.0.0.1",
+			Cookie: nodetest.Cookie, Halt: true, Eval: `io:format("~p", [rpc:call('` + node + `', erlang, apply, ` +
+				`[fun() -> length([P || P <- processes(), process_info(P, current_function) =:= {current_function, {timer, sleep, 1}}]) end, []])])`})
+		if strings.TrimSpace(out) != "1" {
+			return fmt.Errorf("processes in timer:sleep on the peer: %q", out)
+		}
+		return nil
+	})
+	out, err := exec.Command("pkill", "-KILL", "-f", "name "+node).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkill %s: %v %s", node, err, out)
+	}
+	select {
+	case err := <-done:
+		var re *bertrpc.RemoteError
+		if !errors.As(err, &re) || re.Err.Type != "server" {
+			t.Fatalf("call under the killed peer: %v, want a server error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call under the killed peer did not return")
 	}
 }
