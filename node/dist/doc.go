@@ -10,6 +10,14 @@
 // Call to the registered process named by Options.RPCName, and its reply becomes
 // the DOWN/EXIT erl expects.
 //
+// The messages of every call (SEND, REG_SEND, SEND_SENDER, MONITOR_P, DEMONITOR_P
+// in; the alias reply, SPAWN_REPLY and the result DOWN out) are read straight from
+// the wire (fastctl.go) and written from typed fields (writer.go), without building
+// and boxing term trees; everything else takes the general etf path, and tests
+// hold the two to the same bytes and meaning. Output is batched: whoever finds the
+// socket idle writes the whole queue, and the read loop holds replies back while a
+// burst of requests is still buffered.
+//
 // Terms inside messages use the node/etf model, except that pids are gen.PID so that
 // actors can answer them. Atoms stay etf.Atom; the encoder also accepts gen.Atom,
 // gen.PID, gen.Ref, gen.Alias and gen.ProcessID.
