@@ -46,6 +46,17 @@ func Keys() []string {
 	return keys
 }
 
+// Wanted names the services the options ask for, in start order.
+func Wanted(opts []config.Option) []string {
+	var names []string
+	for _, s := range Services() {
+		if s.Wants(opts) {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
 // Services is the table of every service imperial runs, in start order.
 func Services() []Service {
 	return []Service{

@@ -49,7 +49,27 @@ func Keys() []string {
 		"fastrouter-quiet", "subscription-tolerance", "subscription-algo", "subscription-dotsplit",
 		"subscriptions-sign-check", "subscriptions-sign-check-tolerance", "subscription-cluster",
 		"http", "http-subscription-server", "http-timeout", "http-keepalive",
+		"fastrouter-processes", "fastrouter-workers", "http-processes", "http-workers",
 	}
+}
+
+// Processes is how many routing processes uWSGI would prefork for these
+// options (--fastrouter-processes, --http-processes, or their -workers
+// aliases; 1 by default): an instance that only routes runs on that many
+// scheduler threads, as uWSGI's router is that many one-threaded processes.
+func Processes(opts []config.Option) (int, error) {
+	n := 1
+	for _, k := range []string{"fastrouter-processes", "fastrouter-workers", "http-processes", "http-workers"} {
+		v, err := config.Int(opts, k, 1)
+		if err != nil {
+			return 0, err
+		}
+		if v < 1 {
+			return 0, fmt.Errorf("router: --%s %d: want at least 1", k, v)
+		}
+		n = max(n, v)
+	}
+	return n, nil
 }
 
 // appKeys are the options that give an instance an app of its own (then

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -69,12 +70,14 @@ func benchRouter(cfg config) error {
 		"--fastrouter-subscription-server", uSub, "--fastrouter-stats", uStats, "--listen", "1024", "--logto", filepath.Join(dir, "ufr.log"))
 	iRouter := run(cfg.binary, "--fastrouter", iFR, "--fastrouter-subscription-server", iSub, "--fastrouter-stats", iStats,
 		"--log-level", "warning")
-	// The same router on one P, as uWSGI's router is one process with one
-	// thread: it shares the subscription server's table through a second
-	// subscription (the backends announce to both ports of this router).
+	// imperial's router runs on one scheduler thread by default, as uWSGI's
+	// router is one process with one thread (--fastrouter-processes); the same
+	// router with a thread per core runs beside it for comparison. It shares
+	// the subscription server's table through a second subscription (the
+	// backends announce to both ports of this router).
 	i1 := exec.Command(cfg.binary, "--fastrouter", i1FR, "--fastrouter-subscription-server", i1Sub(iSub),
 		"--fastrouter-stats", i1Stats, "--log-level", "warning")
-	i1.Env = append(os.Environ(), "GOMAXPROCS=1")
+	i1.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", runtime.NumCPU()))
 	i1.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := i1.Start(); err != nil {
 		return err
@@ -99,7 +102,8 @@ func benchRouter(cfg config) error {
 	}
 	fmt.Printf("   FastRouter over 2 real uWSGI python3 backends, uwsgi load generator, %s per cell in 1 s slices interleaved\n", 3*cfg.duration)
 	fmt.Printf("   %-8s %22s %22s %8s %22s %8s   %s\n", "clients", "uWSGI fastrouter", "imperial fastrouter", "ratio",
-		"imperial GOMAXPROCS=1", "ratio", "router CPU µs/request (uWSGI, imperial, 1 P)")
+		fmt.Sprintf("imperial GOMAXPROCS=%d", runtime.NumCPU()), "ratio",
+		fmt.Sprintf("router CPU µs/request (uWSGI, imperial, %d P)", runtime.NumCPU()))
 	for _, c := range []int{16, 64} {
 		r := interleaved([]string{uFR, iFR, i1FR}, [][]int{pid(uRouter), pid(iRouter), pid(i1)}, pkt, c, 3*cfg.duration)
 		mu, mi, m1 := r[0], r[1], r[2]
