@@ -155,13 +155,8 @@ func (c *conn) dispatch(ctl etf.Tuple, payload any, hasPayload bool) error {
 		if !ok1 || !ok2 || !arity(4, false) {
 			return bad()
 		}
-		var tg target
-		switch t := ctl[2].(type) {
-		case gen.PID:
-			tg.pid = t
-		case etf.Atom:
-			tg.name = gen.Atom(t)
-		default:
+		tg, ok3 := targetOf(ctl[2])
+		if !ok3 {
 			return bad()
 		}
 		return c.monitorIn(from, tg, ref)
@@ -171,13 +166,7 @@ func (c *conn) dispatch(ctl etf.Tuple, payload any, hasPayload bool) error {
 		if !ok || !arity(4, false) {
 			return bad()
 		}
-		var tg target
-		switch t := ctl[2].(type) {
-		case gen.PID:
-			tg.pid = t
-		case etf.Atom:
-			tg.name = gen.Atom(t)
-		}
+		tg, _ := targetOf(ctl[2]) // anything else matches no monitor
 		c.demonitorIn(tg, keyOf(ref))
 		return nil
 
@@ -213,6 +202,17 @@ func (c *conn) dispatch(ctl etf.Tuple, payload any, hasPayload bool) error {
 		return nil
 	}
 	return fmt.Errorf("%w: unknown op %d", ErrMalformed, op)
+}
+
+// targetOf reads a monitor target: a pid or a registered name.
+func targetOf(v any) (target, bool) {
+	switch t := v.(type) {
+	case gen.PID:
+		return target{pid: t}, true
+	case etf.Atom:
+		return target{name: gen.Atom(t)}, true
+	}
+	return target{}, false
 }
 
 // ignore drops a routing error for a name or pid that is gone: erl does the same.
