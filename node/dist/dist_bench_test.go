@@ -26,12 +26,8 @@ func (e *echoCore) RouteDemonitorProcessID(pid gen.PID, t gen.ProcessID) error {
 // '$gen_call', our ALIAS_SEND reply (encoded as the writer does), DEMONITOR_P.
 func BenchmarkGenCall(b *testing.B) {
 	core := &echoCore{}
-	p := New(Options{RPCName: "imperial_rpc"})
-	c := newConn(p.opts, core, gen.HandshakeResult{Peer: peer}, handshake.Negotiated{
-		Flags: handshake.DefaultFlags, PeerCreation: 9, Peer: peer}, nopLog{})
+	c := benchConn(core)
 	core.c = c
-	c.joinedFlag.Store(true) // no socket: corked, the queue only fills; the benchmark drains it
-	c.corked = true
 	fr := newFrameReader(c)
 	mref := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB53, 0x2F080001, 0x7DFC17CA}}
 	name := etf.Atom("imperial_echo")
@@ -48,14 +44,7 @@ func BenchmarkGenCall(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		c.wmu.Lock()
-		q := c.wq
-		c.wq = nil
-		c.wmu.Unlock()
-		if len(q) != 1 {
-			b.Fatalf("%d frames queued, want the reply", len(q))
-		}
-		out = c.appendFrame(out[:0], &q[0])
+		out = drain(b, c, out, 1)
 	}
 }
 
@@ -77,12 +66,8 @@ func (r *rpcCore) RouteCallProcessID(from gen.PID, to gen.ProcessID, o gen.Messa
 // the DOWN that carries the result (both encoded as the writer does).
 func BenchmarkRPC(b *testing.B) {
 	core := &rpcCore{}
-	p := New(Options{RPCName: "imperial_rpc"})
-	c := newConn(p.opts, core, gen.HandshakeResult{Peer: peer}, handshake.Negotiated{
-		Flags: handshake.DefaultFlags, PeerCreation: 9, Peer: peer}, nopLog{})
+	c := benchConn(core)
 	core.c = c
-	c.joinedFlag.Store(true)
-	c.corked = true
 	fr := newFrameReader(c)
 	reqID := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB53, 0x2F080001, 0x7DFC17CA}}
 	res := etf.Ref{Node: peer, Creation: 9, IDs: []uint32{0x2BB54, 0x2F080001, 0x7DFC17CA}}
@@ -97,14 +82,33 @@ func BenchmarkRPC(b *testing.B) {
 		if err := fr.frame(spawn); err != nil {
 			b.Fatal(err)
 		}
-		c.wmu.Lock()
-		q := c.wq
-		c.wq = nil
-		c.wmu.Unlock()
-		if len(q) != 2 {
-			b.Fatalf("%d frames queued, want SPAWN_REPLY and DOWN", len(q))
-		}
-		out = c.appendFrame(out[:0], &q[0])
-		out = c.appendFrame(out, &q[1])
+		out = drain(b, c, out, 2) // SPAWN_REPLY and DOWN
 	}
+}
+
+// benchConn is a joined connection without a socket: corked, its queue only
+// fills, and the benchmark drains it.
+func benchConn(core gen.Core) *conn {
+	p := New(Options{RPCName: "imperial_rpc"})
+	c := newConn(p.opts, core, gen.HandshakeResult{Peer: peer}, handshake.Negotiated{
+		Flags: handshake.DefaultFlags, PeerCreation: 9, Peer: peer}, nopLog{})
+	c.joinedFlag.Store(true)
+	c.corked = true
+	return c
+}
+
+// drain encodes the want queued frames as the writer would, into out.
+func drain(b *testing.B, c *conn, out []byte, want int) []byte {
+	c.wmu.Lock()
+	q := c.wq
+	c.wq = nil
+	c.wmu.Unlock()
+	if len(q) != want {
+		b.Fatalf("%d frames queued, want %d", len(q), want)
+	}
+	out = out[:0]
+	for i := range q {
+		out = c.appendFrame(out, &q[i])
+	}
+	return out
 }
