@@ -10,8 +10,8 @@ package ernie
 // Spawns   one beam meta (the erl OS process), again after it exits, with a
 //          growing delay while it keeps dying young.
 // Owns     the peer's readiness state; completes the calls of the shared
-//          erlCalls table from the replies, and fails them all when the
-//          peer exits.
+//          erlCalls table from the replies, opens it when the peer reports
+//          ready, and closes it (failing every call) when the peer exits.
 
 import (
 	"fmt"
@@ -127,7 +127,15 @@ func (b *beam) HandleMessage(from gen.PID, message any) error {
 			b.Log().Warning("ernie: unexpected message from the BEAM peer: %v", m)
 			return nil
 		}
+		if !b.running {
+			// a peer killed just after reporting: its report came in
+			// after its exit; the restarted peer reports again
+			return nil
+		}
 		b.ready = &r
+		if r.RPC {
+			b.opts.calls.setOpen() // before the subscribers hear of it
+		}
 		if r.Err != "" {
 			b.Log().Error("ernie: BEAM peer %s: %s", r.Peer, r.Err)
 		} else {

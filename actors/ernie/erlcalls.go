@@ -53,10 +53,22 @@ type erlReply struct {
 	err   error
 }
 
+// ErrPeerNotReady means the BEAM peer is (re)starting: its call server
+// has not reported ready since the last peer exited.
+var ErrPeerNotReady = errors.New("ernie: BEAM peer not ready")
+
 // erlCalls is the table of calls waiting for the peer.
+//
+// It is open only between the peer's ready report and its exit. A call
+// sent while a restarted peer boots would be lost: the peer's distribution
+// is up (so ergo connects and the send succeeds) before its -eval has
+// registered the call server, and a message to an unregistered name is
+// dropped without a word, so the caller would wait out its whole timeout.
+// Such calls fail at once instead.
 type erlCalls struct {
 	mu      sync.Mutex
 	seq     int64
+	open    bool
 	waiting map[int64]chan<- erlReply
 }
 
@@ -68,6 +80,9 @@ func newErlCalls() *erlCalls {
 func (t *erlCalls) add(ch chan<- erlReply) (int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !t.open {
+		return 0, ErrPeerNotReady
+	}
 	if len(t.waiting) >= maxErlCalls {
 		return 0, ErrTooManyCalls
 	}
@@ -95,11 +110,20 @@ func (t *erlCalls) complete(id int64, r erlReply) bool {
 	return ok
 }
 
-// failAll answers every waiting call with err.
+// setOpen lets calls through: the peer's call server runs.
+func (t *erlCalls) setOpen() {
+	t.mu.Lock()
+	t.open = true
+	t.mu.Unlock()
+}
+
+// failAll closes the table (the peer is gone) and answers every waiting
+// call with err.
 func (t *erlCalls) failAll(err error) int {
 	t.mu.Lock()
 	w := t.waiting
 	t.waiting = make(map[int64]chan<- erlReply)
+	t.open = false
 	t.mu.Unlock()
 	for _, ch := range w {
 		ch <- erlReply{err: err}
