@@ -251,7 +251,23 @@ func TestNodedownReachesGo(t *testing.T) {
 	erlName := peers.UniqueName("e") + "@127.0.0.1"
 	e := peers.StartErl(t, peers.ErlOptions{Name: erlName, Cookie: nodetest.Cookie,
 		Eval: "register(target, self()), receive stop -> ok end"})
-	peers.WaitFor(t, 10*time.Second, func() error { return erlListed(erlName) })
+	// erl registers with epmd before -eval runs: wait for the name target,
+	// or the monitor below gets DOWN noproc
+	peers.WaitFor(t, 10*time.Second, func() error {
+		if err := erlListed(erlName); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		v, err := node.RPC(ctx, n, gen.Atom(erlName), "erlang", "whereis", etf.Atom("target"))
+		if err != nil {
+			return err
+		}
+		if v == etf.Atom("undefined") {
+			return errors.New("target not registered yet")
+		}
+		return nil
+	})
 	downs := make(chan gen.MessageDownProcessID, 1)
 	ready := make(chan struct{})
 	_, err := n.Spawn(func() gen.ProcessBehavior {
