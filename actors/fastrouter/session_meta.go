@@ -143,32 +143,17 @@ func (s *session) setNode(c subscription.NodeConn) bool {
 // serve routes one client connection: header and vars, key, node, the
 // packet with the node's modifiers, the body, the answer (spec §2.8).
 func (s *session) serve(client *subscription.Socket) {
-	buf := s.buf
 	timeout := s.sh.timeout
-	n, total := 0, 0
-	for {
-		size, err := uwsgi.PacketSize(buf[:n], varsLimits)
-		if err == nil {
-			total = size
-			break
+	buf, n, total, err := uwsgi.ReadPacket(client, s.buf, varsLimits)
+	switch {
+	case errors.Is(err, uwsgi.ErrTooLarge):
+		s.Log().Warning("fastrouter: bad request from %s: %s", client.RemoteAddr(), err)
+		return
+	case err != nil:
+		if n > 0 || !errors.Is(err, io.EOF) {
+			s.Log().Debug("fastrouter: client %s: %s", client.RemoteAddr(), err)
 		}
-		if !errors.Is(err, uwsgi.ErrNeedMore) {
-			s.Log().Warning("fastrouter: bad request from %s: %s", client.RemoteAddr(), err)
-			return
-		}
-		if size > len(buf) {
-			nb := make([]byte, size)
-			copy(nb, buf[:n])
-			buf = nb
-		}
-		r, err := client.Read(buf[n:])
-		n += r
-		if err != nil {
-			if n > 0 || !errors.Is(err, io.EOF) {
-				s.Log().Debug("fastrouter: client %s: %s", client.RemoteAddr(), err)
-			}
-			return
-		}
+		return
 	}
 	key, cl, err := scanRequest(buf[uwsgi.HeaderSize:total])
 	if err != nil {

@@ -106,28 +106,12 @@ func (u *uwsgiLoop) Terminate(reason error) {
 func (sh *shared) serveUWSGI(mp gen.MetaProcess, c *subscription.Socket) {
 	bp := readPool.Get().(*[]byte)
 	defer readPool.Put(bp)
-	buf := *bp
-	n, total := 0, 0
-	for {
-		size, err := uwsgi.PacketSize(buf[:n], varsLimits)
-		if err == nil {
-			total = size
-			break
-		}
-		if !errors.Is(err, uwsgi.ErrNeedMore) {
+	buf, n, total, err := uwsgi.ReadPacket(c, *bp, varsLimits)
+	if err != nil {
+		if errors.Is(err, uwsgi.ErrTooLarge) {
 			mp.Log().Warning("uwsgi: bad request from %s: %s", c.RemoteAddr(), err)
-			return
 		}
-		if size > len(buf) {
-			nb := make([]byte, size)
-			copy(nb, buf[:n])
-			buf = nb
-		}
-		r, err := c.Read(buf[n:])
-		n += r
-		if err != nil {
-			return
-		}
+		return
 	}
 	h, _, _ := uwsgi.ParseHeader(buf)
 	switch {

@@ -2,7 +2,9 @@ package uwsgi
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 )
 
 // HeaderSize is the length of a uwsgi packet header.
@@ -62,6 +64,36 @@ func PacketSize(b []byte, lim Limits) (int, error) {
 		return total, ErrNeedMore
 	}
 	return total, nil
+}
+
+// ReadPacket reads from r into buf until it holds a whole header and vars
+// block, growing buf when the header announces more than it can take. It
+// returns the buffer, how many bytes it holds (a request body may follow the
+// vars: n ≥ total) and the packet's length. An oversized packet is
+// ErrTooLarge; any other error is r's, with the n bytes read before it.
+func ReadPacket(r io.Reader, buf []byte, lim Limits) (b []byte, n, total int, err error) {
+	if len(buf) < HeaderSize {
+		buf = make([]byte, 4096)
+	}
+	for {
+		size, err := PacketSize(buf[:n], lim)
+		if err == nil {
+			return buf, n, size, nil
+		}
+		if !errors.Is(err, ErrNeedMore) {
+			return buf, n, 0, err
+		}
+		if size > len(buf) {
+			nb := make([]byte, size)
+			copy(nb, buf[:n])
+			buf = nb
+		}
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return buf, n, 0, err
+		}
+	}
 }
 
 // ParsePacket decodes a header followed by a vars block (requests, subscription
