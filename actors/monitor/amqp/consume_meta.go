@@ -14,7 +14,6 @@ package amqp
 //          HTTP fetches of URL messages, and the context Terminate cancels.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -35,42 +34,20 @@ import (
 var errClosed = errors.New("amqp: connection closed")
 
 type consumeMeta struct {
-	proc   gen.MetaProcess
-	o      Options
-	http   *http.Client
-	ctx    context.Context
-	cancel context.CancelFunc
+	netwatch.Conn
+	o    Options
+	http *http.Client
 }
 
 func newConsumeMeta(o Options) *consumeMeta {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &consumeMeta{o: o, http: &http.Client{Timeout: o.Timeout}, ctx: ctx, cancel: cancel}
-}
-
-func (m *consumeMeta) Init(p gen.MetaProcess) error {
-	m.proc = p
-	return nil
-}
-
-func (m *consumeMeta) Start() error {
-	clean := false
-	defer func() {
-		if !clean {
-			m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: netwatch.ErrMetaGone})
-		}
-	}()
-	err := m.run()
-	clean = true
-	if m.ctx.Err() != nil {
-		return nil // terminated
-	}
-	m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: err})
-	return nil
+	m := &consumeMeta{Conn: netwatch.NewConn(), o: o, http: &http.Client{Timeout: o.Timeout}}
+	m.Run = m.run
+	return m
 }
 
 func (m *consumeMeta) dial(network, addr string) (net.Conn, error) {
 	d := net.Dialer{Timeout: m.o.Timeout}
-	c, err := d.DialContext(m.ctx, network, addr)
+	c, err := d.DialContext(m.Ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +90,11 @@ func (m *consumeMeta) run() error {
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
 	}
-	m.proc.Send(m.proc.Parent(), netwatch.MessageUp{})
+	m.Report(netwatch.MessageUp{})
 	for {
 		select {
-		case <-m.ctx.Done():
-			return m.ctx.Err()
+		case <-m.Ctx.Done():
+			return m.Ctx.Err()
 		case e := <-closed:
 			if e != nil {
 				return e
@@ -134,7 +111,7 @@ func (m *consumeMeta) run() error {
 				}
 				return errClosed
 			}
-			m.proc.Send(m.proc.Parent(), m.handle(d.RoutingKey, d.Body))
+			m.Report(m.handle(d.RoutingKey, d.Body))
 			if err := d.Ack(false); err != nil {
 				return err
 			}
@@ -179,7 +156,7 @@ func (m *consumeMeta) handle(key string, body []byte) any {
 // fetch GETs a config URL: the body of a 200 (at most MaxConfig bytes), or
 // the status of anything else.
 func (m *consumeMeta) fetch(url string) ([]byte, int, error) {
-	req, err := http.NewRequestWithContext(m.ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(m.Ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %v", ErrFetch, err)
 	}
@@ -204,14 +181,6 @@ func (m *consumeMeta) fetch(url string) ([]byte, int, error) {
 	}
 	return data, resp.StatusCode, nil
 }
-
-func (m *consumeMeta) HandleMessage(from gen.PID, message any) error { return nil }
-
-func (m *consumeMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
-	return nil, nil
-}
-
-func (m *consumeMeta) Terminate(reason error) { m.cancel() }
 
 func (m *consumeMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
 	return map[string]string{"source": m.o.Source}

@@ -28,36 +28,14 @@ import (
 )
 
 type pollMeta struct {
-	proc   gen.MetaProcess
-	o      Options
-	ctx    context.Context
-	cancel context.CancelFunc
+	netwatch.Conn
+	o Options
 }
 
 func newPollMeta(o Options) *pollMeta {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &pollMeta{o: o, ctx: ctx, cancel: cancel}
-}
-
-func (m *pollMeta) Init(p gen.MetaProcess) error {
-	m.proc = p
-	return nil
-}
-
-func (m *pollMeta) Start() error {
-	clean := false
-	defer func() {
-		if !clean {
-			m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: netwatch.ErrMetaGone})
-		}
-	}()
-	err := m.run()
-	clean = true
-	if m.ctx.Err() != nil {
-		return nil // terminated
-	}
-	m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: err})
-	return nil
+	m := &pollMeta{Conn: netwatch.NewConn(), o: o}
+	m.Run = m.run
+	return m
 }
 
 func (m *pollMeta) run() error {
@@ -78,20 +56,20 @@ func (m *pollMeta) run() error {
 	coll := client.Database(m.o.Spec.DB).Collection(m.o.Spec.Collection)
 	up := false
 	for {
-		vassals, problems, err := Poll(m.ctx, coll, m.o.Spec.Filter, m.o.Cwd)
+		vassals, problems, err := Poll(m.Ctx, coll, m.o.Spec.Filter, m.o.Cwd)
 		if err != nil {
 			return err
 		}
 		if !up {
-			m.proc.Send(m.proc.Parent(), netwatch.MessageUp{})
+			m.Report(netwatch.MessageUp{})
 			up = true
 		}
-		m.proc.Send(m.proc.Parent(), netwatch.MessageSet{Vassals: vassals, Problems: problems})
+		m.Report(netwatch.MessageSet{Vassals: vassals, Problems: problems})
 		t := time.NewTimer(m.o.Interval)
 		select {
-		case <-m.ctx.Done():
+		case <-m.Ctx.Done():
 			t.Stop()
-			return m.ctx.Err()
+			return m.Ctx.Err()
 		case <-t.C:
 		}
 	}
@@ -140,14 +118,6 @@ func Poll(ctx context.Context, coll *mongo.Collection, filter bson.D, cwd string
 	}
 	return vassals, problems, nil
 }
-
-func (m *pollMeta) HandleMessage(from gen.PID, message any) error { return nil }
-
-func (m *pollMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
-	return nil, nil
-}
-
-func (m *pollMeta) Terminate(reason error) { m.cancel() }
 
 func (m *pollMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
 	return map[string]string{"source": m.o.Source, "interval": m.o.Interval.String()}

@@ -8,7 +8,10 @@
 //
 // A source package embeds Actor, calls Begin from its Init with a Connect
 // function that builds a fresh meta process (which does all blocking I/O),
-// and its meta process sends the messages of messages.go to its parent.
+// and its meta process sends the messages of messages.go to its parent. The
+// meta process embeds Conn (conn.go), which gives it the cancellable context,
+// the MessageDown at its end and the idle ergo callbacks; the source adds Run
+// and HandleInspect.
 //
 // Import rules: netwatch imports actors/emperor (the snapshot contract) and
 // ergo only; actors/monitor/{pg,mongodb,amqp,zmq} import it.

@@ -26,11 +26,9 @@ import (
 )
 
 type pollMeta struct {
-	proc   gen.MetaProcess
-	o      Options
-	cfg    *pgx.ConnConfig
-	ctx    context.Context
-	cancel context.CancelFunc
+	netwatch.Conn
+	o   Options
+	cfg *pgx.ConnConfig
 }
 
 func newPollMeta(o Options) (*pollMeta, error) {
@@ -38,33 +36,13 @@ func newPollMeta(o Options) (*pollMeta, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &pollMeta{o: o, cfg: cfg, ctx: ctx, cancel: cancel}, nil
-}
-
-func (m *pollMeta) Init(p gen.MetaProcess) error {
-	m.proc = p
-	return nil
-}
-
-func (m *pollMeta) Start() (err error) {
-	clean := false
-	defer func() {
-		if !clean {
-			m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: netwatch.ErrMetaGone})
-		}
-	}()
-	err = m.run()
-	clean = true
-	if m.ctx.Err() != nil {
-		return nil // terminated
-	}
-	m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: err})
-	return nil
+	m := &pollMeta{Conn: netwatch.NewConn(), o: o, cfg: cfg}
+	m.Run = m.run
+	return m, nil
 }
 
 func (m *pollMeta) run() error {
-	conn, err := pgx.ConnectConfig(m.ctx, m.cfg)
+	conn, err := pgx.ConnectConfig(m.Ctx, m.cfg)
 	if err != nil {
 		return err
 	}
@@ -74,21 +52,21 @@ func (m *pollMeta) run() error {
 		conn.Close(ctx)
 	}()
 	if ch := m.o.Spec.Listen; ch != "" {
-		if _, err := conn.Exec(m.ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+		if _, err := conn.Exec(m.Ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			return fmt.Errorf("LISTEN %s: %w", ch, err)
 		}
 	}
 	up := false
 	for {
-		vassals, problems, err := Poll(m.ctx, conn.PgConn(), m.o.Spec.Query)
+		vassals, problems, err := Poll(m.Ctx, conn.PgConn(), m.o.Spec.Query)
 		if err != nil {
 			return err
 		}
 		if !up {
-			m.proc.Send(m.proc.Parent(), netwatch.MessageUp{})
+			m.Report(netwatch.MessageUp{})
 			up = true
 		}
-		m.proc.Send(m.proc.Parent(), netwatch.MessageSet{Vassals: vassals, Problems: problems})
+		m.Report(netwatch.MessageSet{Vassals: vassals, Problems: problems})
 		if err := m.wait(conn); err != nil {
 			return err
 		}
@@ -101,16 +79,16 @@ func (m *pollMeta) wait(conn *pgx.Conn) error {
 		t := time.NewTimer(m.o.Interval)
 		defer t.Stop()
 		select {
-		case <-m.ctx.Done():
-			return m.ctx.Err()
+		case <-m.Ctx.Done():
+			return m.Ctx.Err()
 		case <-t.C:
 			return nil
 		}
 	}
-	ctx, cancel := context.WithTimeout(m.ctx, m.o.Interval)
+	ctx, cancel := context.WithTimeout(m.Ctx, m.o.Interval)
 	defer cancel()
 	_, err := conn.WaitForNotification(ctx)
-	if err != nil && m.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if err != nil && m.Ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil // the interval passed without a notification
 	}
 	return err
@@ -176,14 +154,6 @@ func Poll(ctx context.Context, conn *pgconn.PgConn, query string) ([]emperor.Vas
 	}
 	return vassals, problems, nil
 }
-
-func (m *pollMeta) HandleMessage(from gen.PID, message any) error { return nil }
-
-func (m *pollMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
-	return nil, nil
-}
-
-func (m *pollMeta) Terminate(reason error) { m.cancel() }
 
 func (m *pollMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
 	return map[string]string{"source": m.o.Source, "listen": m.o.Spec.Listen, "interval": m.o.Interval.String()}

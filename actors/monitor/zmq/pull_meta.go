@@ -14,7 +14,6 @@ package zmq
 //          cancels to end Recv.
 
 import (
-	"context"
 	"errors"
 	"io"
 
@@ -25,59 +24,37 @@ import (
 )
 
 type pullMeta struct {
-	proc   gen.MetaProcess
-	o      Options
-	ctx    context.Context
-	cancel context.CancelFunc
+	netwatch.Conn
+	o Options
 }
 
 func newPullMeta(o Options) *pullMeta {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &pullMeta{o: o, ctx: ctx, cancel: cancel}
-}
-
-func (m *pullMeta) Init(p gen.MetaProcess) error {
-	m.proc = p
-	return nil
-}
-
-func (m *pullMeta) Start() error {
-	clean := false
-	defer func() {
-		if !clean {
-			m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: netwatch.ErrMetaGone})
-		}
-	}()
-	err := m.run()
-	clean = true
-	if m.ctx.Err() != nil {
-		return nil // terminated
-	}
-	m.proc.Send(m.proc.Parent(), netwatch.MessageDown{Err: err})
-	return nil
+	m := &pullMeta{Conn: netwatch.NewConn(), o: o}
+	m.Run = m.run
+	return m
 }
 
 func (m *pullMeta) run() error {
-	sock := zmq4.NewPull(m.ctx)
+	sock := zmq4.NewPull(m.Ctx)
 	defer sock.Close()
 	if err := sock.Listen(m.o.Endpoint); err != nil {
 		return err
 	}
-	m.proc.Send(m.proc.Parent(), netwatch.MessageUp{})
+	m.Report(netwatch.MessageUp{})
 	for {
 		msg, err := sock.Recv()
 		if err != nil {
-			if m.ctx.Err() != nil {
-				return m.ctx.Err()
+			if m.Ctx.Err() != nil {
+				return m.Ctx.Err()
 			}
 			// zmq4 hands over each peer's read error (EOF when a PUSH peer
 			// disconnects); the socket itself goes on
 			if !errors.Is(err, io.EOF) {
-				m.proc.Log().Info("[emperor-zeromq] %s: a peer's connection ended: %v", m.o.Source, err)
+				m.Proc.Log().Info("[emperor-zeromq] %s: a peer's connection ended: %v", m.o.Source, err)
 			}
 			continue
 		}
-		m.proc.Send(m.proc.Parent(), m.handle(msg.Frames))
+		m.Report(m.handle(msg.Frames))
 	}
 }
 
@@ -91,14 +68,6 @@ func (m *pullMeta) handle(frames [][]byte) any {
 	}
 	return netwatch.MessageTouch{Vassal: c.Vassal(m.o.Cwd)}
 }
-
-func (m *pullMeta) HandleMessage(from gen.PID, message any) error { return nil }
-
-func (m *pullMeta) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
-	return nil, nil
-}
-
-func (m *pullMeta) Terminate(reason error) { m.cancel() }
 
 func (m *pullMeta) HandleInspect(from gen.PID, item ...string) map[string]string {
 	return map[string]string{"source": m.o.Source, "endpoint": m.o.Endpoint}
