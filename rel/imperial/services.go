@@ -49,10 +49,12 @@ func runServices(args []string) int {
 		return 0
 	}
 
-	if err := routerThreads(opts); err != nil {
+	limit, err := schedulerLimit(opts)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "imperial:", err)
 		return 2
 	}
+	defer governScheduler(limit)()
 
 	name, _ := config.Get(opts, "erlang")
 	cookie, _ := config.Get(opts, "erlang-cookie")
@@ -173,22 +175,20 @@ func unknownKeys(opts []config.Option) error {
 	return nil
 }
 
-// routerThreads gives an instance that only routes (a FastRouter or HTTP router
-// and nothing else) as many scheduler threads as uWSGI would prefork router
-// processes: one unless --fastrouter-processes/--http-processes say more. uWSGI's
-// router is one event-loop process per --fastrouter-processes; on a machine
-// whose other cores serve the backends and the clients, a second Go thread only
-// spins and hands goroutines around (router bench: 62 → 53 µs CPU per request).
-// GOMAXPROCS in the environment always wins.
-func routerThreads(opts []config.Option) error {
-	if os.Getenv("GOMAXPROCS") != "" {
-		return nil
-	}
+// schedulerLimit is the most Ps the scheduler governor (rel/sched) may use. An
+// instance that only routes (a FastRouter or HTTP router and nothing else) gets
+// as many as uWSGI would prefork router processes: one unless
+// --fastrouter-processes/--http-processes say more. uWSGI's router is one
+// event-loop process per --fastrouter-processes; on a machine whose other cores
+// serve the backends and the clients, a second Go thread only spins and hands
+// goroutines around (router bench: 62 → 53 µs CPU per request). Anything else
+// may use every core when its load needs them.
+func schedulerLimit(opts []config.Option) (int, error) {
 	n, err := routerOnlyThreads(opts)
 	if n > 0 {
-		runtime.GOMAXPROCS(min(n, runtime.NumCPU()))
+		return min(n, runtime.NumCPU()), err
 	}
-	return err
+	return runtime.NumCPU(), err
 }
 
 // routerOnlyThreads is the thread count for an instance that only routes, or 0.

@@ -1,0 +1,191 @@
+// Package sched sizes the Go scheduler (GOMAXPROCS) to imperial's load, as
+// BEAM's scheduler compaction (+scl, on by default) keeps only as many
+// schedulers awake as the load needs.
+//
+// Why: every message handed from one goroutine to another (a socket's reader
+// to an actor, an actor to a waiting caller) makes the Go runtime wake a thread
+// for an idle P, which spins, finds nothing and parks again. With one caller
+// that is a futex wake, a spin and a nanosleep per call, a quarter of the CPU a
+// call costs; on a small machine those threads also take the cores from the
+// peers imperial talks to. One P does the same work without them. So imperial
+// runs on as few Ps as its load fills, and adds one when its Ps are saturated
+// while the machine still has an idle core.
+package sched
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Interval is how often the load is sampled.
+const Interval = 100 * time.Millisecond
+
+// Thresholds, in cores.
+const (
+	// saturated: the process used this share of its Ps over a sample.
+	saturated = 0.95
+	// freeCore: the machine had at least this much idle CPU over the sample,
+	// so another P would get a core instead of contending for one.
+	freeCore = 0.5
+	// fitsBelow: the load would fill p-1 Ps to less than this share, for
+	// compactAfter samples in a row, so one P goes to sleep. Far enough below
+	// saturated that the count does not swing between two values.
+	fitsBelow    = 0.7
+	compactAfter = 10
+)
+
+// Sample is the load over one interval, in cores (CPU seconds per second).
+type Sample struct {
+	Used float64 // by this process
+	Idle float64 // left idle on the machine
+}
+
+// Governor decides the P count from samples. Its zero value is not usable:
+// build it with New.
+type Governor struct {
+	max   int
+	procs int
+	low   int // consecutive samples the load fitted in procs-1
+}
+
+// New returns a governor that starts at one P and never goes above limit.
+func New(limit int) *Governor {
+	return &Governor{max: max(1, limit), procs: 1}
+}
+
+// Procs is the current P count.
+func (g *Governor) Procs() int { return g.procs }
+
+// Next takes one sample and returns the P count to run with.
+func (g *Governor) Next(s Sample) int {
+	p := float64(g.procs)
+	switch {
+	case g.procs < g.max && s.Used >= saturated*p && s.Idle >= freeCore:
+		g.procs++
+		g.low = 0
+	case g.procs > 1 && s.Used < fitsBelow*(p-1):
+		g.low++
+		if g.low >= compactAfter {
+			g.procs--
+			g.low = 0
+		}
+	default:
+		g.low = 0
+	}
+	return g.procs
+}
+
+// Pinned reports whether the user fixed the P count with GOMAXPROCS, which
+// then always wins.
+func Pinned() bool { return os.Getenv("GOMAXPROCS") != "" }
+
+// Run samples the load every Interval and sets GOMAXPROCS until ctx ends. It
+// starts the process on one P. Its caller owns the goroutine it runs in.
+func Run(ctx context.Context, limit int) error {
+	g := New(limit)
+	runtime.GOMAXPROCS(g.Procs())
+	if g.max == 1 {
+		return nil
+	}
+	prev, err := readLoad()
+	if err != nil {
+		return err
+	}
+	t := time.NewTicker(Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		cur, err := readLoad()
+		if err != nil {
+			return err
+		}
+		s := cur.since(prev)
+		prev = cur
+		if n := g.Procs(); g.Next(s) != n {
+			runtime.GOMAXPROCS(g.Procs())
+		}
+	}
+}
+
+// load is a reading of the process's CPU time and the machine's idle time.
+type load struct {
+	at   time.Time
+	used time.Duration // user+system time of this process
+	idle time.Duration // idle+iowait time of all cores
+}
+
+func (l load) since(prev load) Sample {
+	wall := l.at.Sub(prev.at).Seconds()
+	if wall <= 0 {
+		return Sample{}
+	}
+	return Sample{
+		Used: (l.used - prev.used).Seconds() / wall,
+		Idle: (l.idle - prev.idle).Seconds() / wall,
+	}
+}
+
+func readLoad() (load, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return load{}, fmt.Errorf("sched: getrusage: %w", err)
+	}
+	idle, err := machineIdle()
+	if err != nil {
+		return load{}, err
+	}
+	return load{
+		at:   time.Now(),
+		used: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		idle: idle,
+	}, nil
+}
+
+// clockTick is USER_HZ, the unit of /proc/stat: 100 on every Linux ABI Go
+// supports.
+const clockTick = 100
+
+var errProcStat = errors.New("sched: /proc/stat has no cpu line")
+
+// machineIdle reads the idle and iowait time of all cores from /proc/stat.
+func machineIdle() (time.Duration, error) {
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("sched: %w", err)
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("sched: /proc/stat: %w", err)
+	}
+	return parseIdle(line)
+}
+
+// parseIdle reads "cpu  user nice system idle iowait ..." (ticks).
+func parseIdle(line string) (time.Duration, error) {
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, errProcStat
+	}
+	var ticks uint64
+	for _, s := range f[4:6] {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %q", errProcStat, line)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTick, nil
+}
