@@ -19,9 +19,9 @@ import (
 
 // conn is one Erlang distribution connection: gen.Connection and gen.RemoteNode.
 //
-// Goroutines: the read loop runs in ergo's Serve goroutine; Join starts the ticker,
-// which Terminate stops. Senders queue frames under wmu, and whichever finds
-// nobody writing encodes and writes them (writer.go): whole and in call order.
+// Goroutines: the read loop runs in ergo's Serve goroutine; Join starts the ticker
+// and the writer, which Terminate stops. Senders queue frames under wmu; the
+// writer encodes and writes them (writer.go): whole and in call order.
 type conn struct {
 	opts Options
 	core gen.Core
@@ -49,7 +49,8 @@ type conn struct {
 	// output (writer.go): senders append to wq under wmu
 	wmu      sync.Mutex
 	wq       []outFrame
-	flushing bool // a sender is writing the queue (writer.go)
+	flushing bool          // the writer goroutine owns a round (writer.go)
+	wake     chan struct{} // starts the writer's round
 	// owned by the sender holding flushing
 	wbuf      []byte
 	wspare    []outFrame
@@ -82,6 +83,7 @@ func newConn(opts Options, core gen.Core, result gen.HandshakeResult, neg handsh
 		magic:        binary.BigEndian.Uint32(m[:]) | 1,
 		joined:       make(chan struct{}),
 		done:         make(chan struct{}),
+		wake:         make(chan struct{}, 1),
 	}
 	c.peerPID = gen.PID{Node: c.peer, ID: 0, Creation: c.peerCreation}
 	c.enc = etf.EncodeOptions{Hook: encodeHook, Append: appendHook}
@@ -109,6 +111,7 @@ func (c *conn) Join(nc net.Conn, _ string, _ gen.NetworkDial, tail []byte) error
 	c.tail = tail
 	close(c.joined)
 	go c.ticker()
+	go c.writer()
 	return nil
 }
 

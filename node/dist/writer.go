@@ -43,13 +43,16 @@ const maxSpareWrite = 1 << 20
 func (c *conn) write(raw []byte) error { return c.queue(outFrame{kind: frameRaw, raw: raw}) }
 
 // queue hands one frame to the socket. Frames leave in call order. The sender
-// that finds nobody writing encodes and writes the queue itself; frames queued
-// meanwhile leave with its next syscall, as erts batches a dist entry's output
-// queue. While the read loop is corked (more input already buffered) frames
-// wait, and the answers to a burst leave together when it uncorks. No goroutine
-// is woken to write: on a small machine a wake-up costs more than a call.
-// Values are encoded when written; like ergo's local delivery, a sender must
-// not mutate a value it has sent.
+// that finds nobody writing wakes the writer goroutine; frames queued until it
+// runs leave with the same syscall, as erts batches a dist entry's output queue
+// in a port task that runs after the sending process yields. An actor answering
+// a burst of calls thus writes once, and never grows its fresh goroutine stack
+// by encoding and writing (ergo starts one per activation). The wake-up is
+// cheap because the scheduler governor (rel/sched) keeps idle Ps asleep. While
+// the read loop is corked (more input already buffered) frames wait, and the
+// answers to a burst leave together when it uncorks. Values are encoded when
+// written; like ergo's local delivery, a sender must not mutate a value it has
+// sent.
 func (c *conn) queue(f outFrame) error {
 	c.wmu.Lock()
 	if c.wclosed || !c.joinedFlag.Load() {
@@ -67,7 +70,21 @@ func (c *conn) queue(f outFrame) error {
 	}
 	c.flushing = true
 	c.wmu.Unlock()
-	return c.flush()
+	c.wake <- struct{}{}
+	return nil
+}
+
+// writer writes the queue whenever a sender finds it idle, until the
+// connection ends.
+func (c *conn) writer() {
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.wake:
+			c.flush()
+		}
+	}
 }
 
 // cork holds output back while the read loop has more input buffered.
