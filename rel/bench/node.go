@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,10 +37,10 @@ func benchNode(cfg config) error {
 
 	impCmd := start(cfg.binary, "--erlang", imp, "--erlang-cookie", cookie)
 	defer stop(impCmd)
-	// the same binary on one P: no idle P to wake at every goroutine hand-off,
-	// which on a 2-core machine shared with the calling erl costs more than
-	// the call itself
-	imp1Cmd := startEnv([]string{"GOMAXPROCS=1"}, cfg.binary, "--erlang", imp1, "--erlang-cookie", cookie)
+	// the same binary pinned to every core, without the scheduler governor
+	// (rel/sched): what the governor's compaction is worth
+	pinned := fmt.Sprintf("GOMAXPROCS=%d", runtime.NumCPU())
+	imp1Cmd := startEnv([]string{pinned}, cfg.binary, "--erlang", imp1, "--erlang-cookie", cookie)
 	defer stop(imp1Cmd)
 	erlCmd := start("erl", "-noshell", "-noinput", "-name", erl, "-setcookie", cookie, "-pa", dir,
 		"-eval", "bench_echo:start()")
@@ -70,7 +71,7 @@ func benchNode(cfg config) error {
 		rates[k] = median(v)
 	}
 	fmt.Printf("   %-22s %10s %10s %7s %18s %7s   (median of 3 rounds of %s)\n",
-		"calls/s from erl", "imperial", "erl→erl", "ratio", "imperial GOMAXPROCS=1", "ratio", cfg.duration)
+		"calls/s from erl", "imperial", "erl→erl", "ratio", "imperial "+pinned, "ratio", cfg.duration)
 	for _, kind := range []string{"gen_call", "rpc"} {
 		for _, c := range []string{"1", "16"} {
 			i, i1, e := rates["imperial "+kind+" "+c], rates["imperial1 "+kind+" "+c], rates["erl "+kind+" "+c]
