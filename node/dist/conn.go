@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -238,6 +239,12 @@ func (c *conn) readLoop() error {
 		err := fr.frame(body)
 		if err != nil || !nextFrameBuffered(br) {
 			c.uncork() // the next read may block: nothing may wait behind it
+			if br.Buffered() == 0 {
+				// let the actors just sent to, and the writer, run before
+				// the read that finds the socket empty and parks: the
+				// answers leave sooner and more input is waiting after them
+				runtime.Gosched()
+			}
 		}
 		if err != nil {
 			c.log.Warning("dist: closing connection with %s: %s", c.peer, err)
