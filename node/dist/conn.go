@@ -197,9 +197,9 @@ func (c *conn) sweep(now time.Time) {
 
 // readLoop decodes frames in arrival order and routes them (ergo-network §3).
 func (c *conn) readLoop() error {
-	var r io.Reader = c.nc
+	r := newSpinReader(c.nc)
 	if len(c.tail) > 0 {
-		r = io.MultiReader(bytesReader(c.tail), c.nc)
+		r = io.MultiReader(bytesReader(c.tail), r)
 		c.tail = nil
 	}
 	br := bufio.NewReaderSize(countingReader{r, &c.bytesIn}, 64<<10)

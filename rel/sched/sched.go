@@ -44,8 +44,8 @@ const (
 
 // Sample is the load over one interval, in cores (CPU seconds per second).
 type Sample struct {
-	Used float64 // by this process
-	Idle float64 // left idle on the machine
+	Used float64 // by this process, not counting its polling
+	Idle float64 // left idle on the machine, or spent in our polling
 }
 
 // Governor decides the P count from samples. Its zero value is not usable:
@@ -87,33 +87,62 @@ func (g *Governor) Next(s Sample) int {
 // then always wins.
 func Pinned() bool { return os.Getenv("GOMAXPROCS") != "" }
 
-// Run samples the load every Interval and sets GOMAXPROCS until ctx ends. It
-// starts the process on one P. Its caller owns the goroutine it runs in.
-func Run(ctx context.Context, limit int) error {
-	g := New(limit)
-	runtime.GOMAXPROCS(g.Procs())
-	if g.max == 1 {
+// Options are Run's.
+type Options struct {
+	// Limit is the most Ps to use (at least 1).
+	Limit int
+	// Pinned: keep GOMAXPROCS as it is and only report Spare.
+	Pinned bool
+	// Polling, when set, is the process's cumulative time spent polling for
+	// input instead of sleeping: CPU it gives back as soon as another thread
+	// wants it, so it counts as idle rather than as load.
+	Polling func() time.Duration
+	// Spare, when set, is told after each sample whether the machine had an
+	// idle core, the condition for polling to cost nothing but power.
+	Spare func(bool)
+}
+
+// Run samples the load every Interval and sets GOMAXPROCS until ctx ends,
+// starting the process on one P (unless Pinned). Its caller owns the goroutine
+// it runs in.
+func Run(ctx context.Context, o Options) error {
+	g := New(o.Limit)
+	if !o.Pinned {
+		runtime.GOMAXPROCS(g.Procs())
+	}
+	if (g.max == 1 || o.Pinned) && o.Spare == nil {
 		return nil
 	}
-	prev, err := readLoad()
+	polling := o.Polling
+	if polling == nil {
+		polling = func() time.Duration { return 0 }
+	}
+	prev, err := readLoad(polling)
 	if err != nil {
 		return err
 	}
 	t := time.NewTicker(Interval)
 	defer t.Stop()
+	spare := false
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		cur, err := readLoad()
+		cur, err := readLoad(polling)
 		if err != nil {
 			return err
 		}
 		s := cur.since(prev)
 		prev = cur
-		if n := g.Procs(); g.Next(s) != n {
+		if o.Spare != nil {
+			// the same hysteresis as the P count: on with a free core,
+			// off only when the machine is nearly saturated
+			spare = s.Idle >= freeCore || (spare && s.Idle >= freeCore/2)
+			o.Spare(spare)
+		}
+		if n := g.Procs(); !o.Pinned && g.Next(s) != n {
 			runtime.GOMAXPROCS(g.Procs())
 		}
 	}
@@ -121,9 +150,10 @@ func Run(ctx context.Context, limit int) error {
 
 // load is a reading of the process's CPU time and the machine's idle time.
 type load struct {
-	at   time.Time
-	used time.Duration // user+system time of this process
-	idle time.Duration // idle+iowait time of all cores
+	at      time.Time
+	used    time.Duration // user+system time of this process
+	idle    time.Duration // idle+iowait time of all cores
+	polling time.Duration // of used, spent polling for input
 }
 
 func (l load) since(prev load) Sample {
@@ -131,13 +161,14 @@ func (l load) since(prev load) Sample {
 	if wall <= 0 {
 		return Sample{}
 	}
+	poll := (l.polling - prev.polling).Seconds() / wall
 	return Sample{
-		Used: (l.used - prev.used).Seconds() / wall,
-		Idle: (l.idle - prev.idle).Seconds() / wall,
+		Used: (l.used-prev.used).Seconds()/wall - poll,
+		Idle: (l.idle-prev.idle).Seconds()/wall + poll,
 	}
 }
 
-func readLoad() (load, error) {
+func readLoad(polling func() time.Duration) (load, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return load{}, fmt.Errorf("sched: getrusage: %w", err)
@@ -147,9 +178,10 @@ func readLoad() (load, error) {
 		return load{}, err
 	}
 	return load{
-		at:   time.Now(),
-		used: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		idle: idle,
+		at:      time.Now(),
+		used:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		idle:    idle,
+		polling: polling(),
 	}, nil
 }
 

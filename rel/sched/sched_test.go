@@ -71,13 +71,14 @@ func TestParseIdle(t *testing.T) {
 }
 
 func TestReadLoadMeasuresThisProcess(t *testing.T) {
-	a, err := readLoad()
+	none := func() time.Duration { return 0 }
+	a, err := readLoad(none)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(50 * time.Millisecond); time.Now().Before(deadline); {
 	}
-	b, err := readLoad()
+	b, err := readLoad(none)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,3 +86,16 @@ func TestReadLoadMeasuresThisProcess(t *testing.T) {
 		t.Fatalf("a busy loop measured as %+v", s)
 	}
 }
+
+func TestPollingCountsAsIdle(t *testing.T) {
+	at := time.Now()
+	a := load{at: at}
+	b := load{at: at.Add(time.Second), used: 800 * time.Millisecond, idle: 500 * time.Millisecond,
+		polling: 300 * time.Millisecond}
+	s := b.since(a)
+	if !near(s.Used, 0.5) || !near(s.Idle, 0.8) {
+		t.Fatalf("%+v, want used 0.5 and idle 0.8", s)
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
