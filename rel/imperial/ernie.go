@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -162,6 +163,7 @@ func ernieMain(args []string, stdout, stderr io.Writer) int {
 	if f.detached && os.Getenv(detachedEnv) == "" {
 		return ernieDetach(stderr)
 	}
+	defer governScheduler(runtime.NumCPU())()
 	return ernieServe(f, specs, natives, stderr)
 }
 
