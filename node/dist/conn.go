@@ -238,13 +238,13 @@ func (c *conn) readLoop() error {
 		c.cork()
 		err := fr.frame(body)
 		if err != nil || !nextFrameBuffered(br) {
-			c.uncork() // the next read may block: nothing may wait behind it
-			if br.Buffered() == 0 {
-				// let the actors just sent to, and the writer, run before
-				// the read that finds the socket empty and parks: the
-				// answers leave sooner and more input is waiting after them
+			if err == nil && br.Buffered() == 0 {
+				// let the actors just sent to run first: their answers join
+				// the corked queue and leave with one write (an rpc:call's
+				// SPAWN_REPLY and DOWN together), before the next read
 				runtime.Gosched()
 			}
+			c.uncork() // the next read may block: nothing may wait behind it
 		}
 		if err != nil {
 			c.log.Warning("dist: closing connection with %s: %s", c.peer, err)

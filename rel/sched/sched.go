@@ -45,7 +45,7 @@ const (
 // Sample is the load over one interval, in cores (CPU seconds per second).
 type Sample struct {
 	Used float64 // by this process, not counting its polling
-	Idle float64 // left idle on the machine, or spent in our polling
+	Idle float64 // left idle on the machine
 }
 
 // Governor decides the P count from samples. Its zero value is not usable:
@@ -94,8 +94,9 @@ type Options struct {
 	// Pinned: keep GOMAXPROCS as it is and only report Spare.
 	Pinned bool
 	// Polling, when set, is the process's cumulative time spent polling for
-	// input instead of sleeping: CPU it gives back as soon as another thread
-	// wants it, so it counts as idle rather than as load.
+	// input instead of sleeping: CPU that any goroutine of ours may take, so
+	// it does not count as load. It still counts as busy for the machine: the
+	// kernel does not know it is worth less than a peer's work.
 	Polling func() time.Duration
 	// Spare, when set, is told after each sample whether the machine had an
 	// idle core, the condition for polling to cost nothing but power.
@@ -164,7 +165,7 @@ func (l load) since(prev load) Sample {
 	poll := (l.polling - prev.polling).Seconds() / wall
 	return Sample{
 		Used: (l.used-prev.used).Seconds()/wall - poll,
-		Idle: (l.idle-prev.idle).Seconds()/wall + poll,
+		Idle: (l.idle - prev.idle).Seconds() / wall,
 	}
 }
 
