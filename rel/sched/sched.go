@@ -46,6 +46,28 @@ const (
 type Sample struct {
 	Used float64 // by this process, not counting its polling
 	Idle float64 // left idle on the machine
+	// Stall is the share of the interval in which some thread of the machine
+	// waited for a CPU (Linux PSI, /proc/pressure/cpu "some"); -1 when the
+	// kernel does not report it.
+	Stall float64
+}
+
+// Thresholds of Sample.spare, with hysteresis so that it does not flap.
+const (
+	spareStall    = 0.10 // on below this stall
+	busyStall     = 0.20 // off above it
+	spareIdleBusy = 0.25 // without PSI: off below this idle (on at freeCore)
+)
+
+// spare tells whether the machine has CPU to spare, given whether it had at
+// the last sample. Stall is the direct measure: polling costs nobody anything
+// while no thread waits for a CPU. Idle time is coarse (10 ms ticks) and
+// moves with the polling itself, so it is only the fallback.
+func (s Sample) spare(was bool) bool {
+	if s.Stall >= 0 {
+		return s.Stall < spareStall || (was && s.Stall < busyStall)
+	}
+	return s.Idle >= freeCore || (was && s.Idle >= spareIdleBusy)
 }
 
 // Governor decides the P count from samples. Its zero value is not usable:
@@ -138,9 +160,7 @@ func Run(ctx context.Context, o Options) error {
 		s := cur.since(prev)
 		prev = cur
 		if o.Spare != nil {
-			// the same hysteresis as the P count: on with a free core,
-			// off only when the machine is nearly saturated
-			spare = s.Idle >= freeCore || (spare && s.Idle >= freeCore/2)
+			spare = s.spare(spare)
 			o.Spare(spare)
 		}
 		if n := g.Procs(); !o.Pinned && g.Next(s) != n {
@@ -155,6 +175,7 @@ type load struct {
 	used    time.Duration // user+system time of this process
 	idle    time.Duration // idle+iowait time of all cores
 	polling time.Duration // of used, spent polling for input
+	stall   time.Duration // PSI "some" total, or -1
 }
 
 func (l load) since(prev load) Sample {
@@ -163,9 +184,14 @@ func (l load) since(prev load) Sample {
 		return Sample{}
 	}
 	poll := (l.polling - prev.polling).Seconds() / wall
+	stall := -1.0
+	if l.stall >= 0 && prev.stall >= 0 {
+		stall = (l.stall - prev.stall).Seconds() / wall
+	}
 	return Sample{
-		Used: (l.used-prev.used).Seconds()/wall - poll,
-		Idle: (l.idle - prev.idle).Seconds() / wall,
+		Used:  (l.used-prev.used).Seconds()/wall - poll,
+		Idle:  (l.idle - prev.idle).Seconds() / wall,
+		Stall: stall,
 	}
 }
 
@@ -183,7 +209,35 @@ func readLoad(polling func() time.Duration) (load, error) {
 		used:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
 		idle:    idle,
 		polling: polling(),
+		stall:   cpuStall(),
 	}, nil
+}
+
+// cpuStall reads the total time some thread waited for a CPU from
+// /proc/pressure/cpu, or -1 without PSI.
+func cpuStall() time.Duration {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return -1
+	}
+	return parseStall(string(b))
+}
+
+// parseStall reads "some avg10=.. avg60=.. avg300=.. total=<µs>".
+func parseStall(text string) time.Duration {
+	line, _, _ := strings.Cut(text, "\n")
+	if !strings.HasPrefix(line, "some ") {
+		return -1
+	}
+	_, total, ok := strings.Cut(line, "total=")
+	if !ok {
+		return -1
+	}
+	us, err := strconv.ParseUint(strings.TrimSpace(total), 10, 63)
+	if err != nil {
+		return -1
+	}
+	return time.Duration(us) * time.Microsecond
 }
 
 // clockTick is USER_HZ, the unit of /proc/stat: 100 on every Linux ABI Go

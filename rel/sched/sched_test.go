@@ -99,3 +99,36 @@ func TestPollingIsNotLoad(t *testing.T) {
 }
 
 func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+func TestParseStall(t *testing.T) {
+	got := parseStall("some avg10=21.50 avg60=15.92 avg300=26.79 total=8630526249\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+	if want := 8630526249 * time.Microsecond; got != want {
+		t.Fatalf("stall %v, want %v", got, want)
+	}
+	for _, bad := range []string{"", "full total=1", "some avg10=1", "some total=x"} {
+		if got := parseStall(bad); got != -1 {
+			t.Errorf("%q: %v, want -1", bad, got)
+		}
+	}
+}
+
+func TestSpareFollowsStallWithHysteresis(t *testing.T) {
+	for _, tc := range []struct {
+		s        Sample
+		was, now bool
+	}{
+		{Sample{Stall: 0.03}, false, true},
+		{Sample{Stall: 0.15}, false, false}, // not yet spare
+		{Sample{Stall: 0.15}, true, true},   // still spare
+		{Sample{Stall: 0.40}, true, false},
+		// without PSI, idle decides
+		{Sample{Stall: -1, Idle: 0.7}, false, true},
+		{Sample{Stall: -1, Idle: 0.3}, false, false},
+		{Sample{Stall: -1, Idle: 0.3}, true, true},
+		{Sample{Stall: -1, Idle: 0.1}, true, false},
+	} {
+		if got := tc.s.spare(tc.was); got != tc.now {
+			t.Errorf("%+v after %v: spare %v, want %v", tc.s, tc.was, got, tc.now)
+		}
+	}
+}
