@@ -117,9 +117,9 @@ func TestSpareFollowsStallWithHysteresis(t *testing.T) {
 		s        Sample
 		was, now bool
 	}{
-		{Sample{Stall: 0.03}, false, true},
-		{Sample{Stall: 0.15}, false, false}, // not yet spare
-		{Sample{Stall: 0.15}, true, true},   // still spare
+		{Sample{Stall: 0.13}, false, true},
+		{Sample{Stall: 0.25}, false, false}, // not yet spare
+		{Sample{Stall: 0.25}, true, true},   // still spare
 		{Sample{Stall: 0.40}, true, false},
 		// without PSI, idle decides
 		{Sample{Stall: -1, Idle: 0.7}, false, true},
