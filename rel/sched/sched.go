@@ -145,7 +145,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	prev, err := readLoad(polling)
 	if err != nil {
-		return err
+		return g.giveUp(o, err)
 	}
 	t := time.NewTicker(Interval)
 	defer t.Stop()
@@ -158,7 +158,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		cur, err := readLoad(polling)
 		if err != nil {
-			return err
+			return g.giveUp(o, err)
 		}
 		s := cur.since(prev)
 		prev = cur
@@ -175,6 +175,15 @@ func Run(ctx context.Context, o Options) error {
 			runtime.GOMAXPROCS(g.Procs())
 		}
 	}
+}
+
+// giveUp leaves the process on every P it may use when the load cannot be
+// read (no /proc, say): one P would be a cap, not a measured choice.
+func (g *Governor) giveUp(o Options, err error) error {
+	if !o.Pinned {
+		runtime.GOMAXPROCS(g.max)
+	}
+	return err
 }
 
 // load is a reading of the process's CPU time and the machine's idle time.
