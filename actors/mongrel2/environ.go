@@ -77,16 +77,9 @@ func Environ(r tnetstring.Request, serverName string, bodyLen int64) uwsgi.Vars 
 		e.add("CONTENT_TYPE", ct)
 	}
 	for _, hd := range h {
-		if mongrel2Keys[hd.Key] || hd.Key == "content-length" || hd.Key == "content-type" || !token(hd.Key) {
+		v, ok := passedHeader(hd)
+		if !ok {
 			continue
-		}
-		v := hd.Value
-		if hd.IsList() {
-			sep := ", "
-			if hd.Key == "cookie" {
-				sep = "; "
-			}
-			v = strings.Join(hd.Values, sep)
 		}
 		e.addHeader(hd.Key, v)
 	}
@@ -177,6 +170,24 @@ func serverPort(host, scheme string) string {
 		return "443"
 	}
 	return "80"
+}
+
+// passedHeader is how a Mongrel2 header reaches the app as HTTP_*: its value
+// (a repeated header joined as HTTP joins it, cookies with "; "), or !ok for
+// Mongrel2's own keys, the two that have CGI names of their own, and names
+// that are not HTTP tokens.
+func passedHeader(hd tnetstring.Header) (v string, ok bool) {
+	if mongrel2Keys[hd.Key] || hd.Key == "content-length" || hd.Key == "content-type" || !token(hd.Key) {
+		return "", false
+	}
+	if !hd.IsList() {
+		return hd.Value, true
+	}
+	sep := ", "
+	if hd.Key == "cookie" {
+		sep = "; "
+	}
+	return strings.Join(hd.Values, sep), true
 }
 
 // token reports whether k is a non-empty HTTP header name (RFC 9110 token).

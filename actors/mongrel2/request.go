@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"strings"
 
 	"imperial/actors/cgi"
 	"imperial/actors/wire/tnetstring"
@@ -50,16 +49,9 @@ func newRequest(ctx context.Context, req tnetstring.Request, vars uwsgi.Vars, se
 	host := ""
 	var name [64]byte
 	for _, hd := range h {
-		if mongrel2Keys[hd.Key] || hd.Key == "content-length" || hd.Key == "content-type" || !token(hd.Key) {
+		v, ok := passedHeader(hd)
+		if !ok {
 			continue
-		}
-		v := hd.Value
-		if hd.IsList() {
-			sep := ", "
-			if hd.Key == "cookie" {
-				sep = "; "
-			}
-			v = strings.Join(hd.Values, sep)
 		}
 		// the name cgi.ToRequest gives HTTP_<KEY>: '_' and '-' both become '-'
 		n := append(name[:0], hd.Key...)
