@@ -64,20 +64,7 @@ func (c *caller) call(to any, timeout time.Duration, mk func(id uint64, replyTo 
 	if err := c.Send(to, mk(id, c.ID())); err != nil {
 		return nil, err
 	}
-	var expire <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		expire = t.C
-	}
-	select {
-	case v := <-ch:
-		return v, nil
-	case <-expire:
-		return nil, ErrNoAnswer
-	case <-c.done:
-		return nil, ErrNoAnswer
-	}
+	return await(ch, timeout, c.done)
 }
 
 // callExternal is call for the extworker pool, whose replies come straight
@@ -89,19 +76,26 @@ func (c *caller) callExternal(pool any, timeout time.Duration, payload []byte) (
 	if err := c.Send(pool, req); err != nil {
 		return extworker.MessageReply{}, err
 	}
+	return await(ch, timeout, c.done)
+}
+
+// await waits for the reply on ch, for at most timeout (none when 0), or
+// until done closes.
+func await[T any](ch <-chan T, timeout time.Duration, done <-chan struct{}) (T, error) {
 	var expire <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		expire = t.C
 	}
+	var zero T
 	select {
 	case r := <-ch:
 		return r, nil
 	case <-expire:
-		return extworker.MessageReply{}, ErrNoAnswer
-	case <-c.done:
-		return extworker.MessageReply{}, ErrNoAnswer
+		return zero, ErrNoAnswer
+	case <-done:
+		return zero, ErrNoAnswer
 	}
 }
 
