@@ -2,6 +2,12 @@ module imperial
 
 go 1.26
 
+// Plain TCP listeners, as uWSGI, Ernie and BEAM listen: since Go 1.24 a
+// listener is Multipath TCP by default, which costs every accepted
+// connection the MPTCP handshake path and refuses TCP-level options such as
+// TCP_QUICKACK (the routers' delayed ACKs, subscription.ListenRaw).
+godebug multipathtcp=0
+
 require (
 	ergo.services/ergo v1.999.310
 	github.com/fsnotify/fsnotify v1.10.1

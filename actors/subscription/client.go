@@ -209,19 +209,20 @@ func dialRaw(ap netip.AddrPort, timeout time.Duration, first []byte) (NodeConn, 
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
+	// Delayed ACKs, set before the connect: the kernel then holds back the
+	// last ACK of the handshake for the request to carry, and the node's
+	// answer is acknowledged by the segment that follows it from us (or by
+	// the reset a router closes with), not by ACK segments of their own,
+	// which quick-ack mode sends at the start of every connection.
+	_ = setsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
 	if e := connectRaw(fd, ap); e != 0 && e != syscall.EINPROGRESS {
 		closeRaw(fd)
 		return nil, os.NewSyscallError("connect", e)
 	}
-	// Delayed ACKs: the node's answer is acknowledged by the segment that
-	// follows it from us (or by the reset a router closes with), not by an
-	// ACK of its own, which quick-ack mode would send at the start of every
-	// connection.
-	_ = setsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
 	// A loopback connection is established (or refused) by connect itself,
 	// and the request fits the empty socket buffer; otherwise the write
 	// waits on the poller for the connection.
-	s := NewSocket(fd, timeout)
+	s := &Socket{fd: fd, timeout: timeout}
 	if _, err := s.Write(first); err != nil {
 		s.Close()
 		return nil, err

@@ -24,8 +24,15 @@ const DeferAcceptSecs = 4
 // ListenRaw binds addr as Listen does, for accepting with an Acceptor: it
 // returns the listener (for its address, and to close) and a duplicate of
 // its socket as an *os.File (the runtime waits for connections only
-// through a file; a listener's own raw connection cannot). A TCP socket gets
-// TCP_DEFER_ACCEPT. Close both.
+// through a file; a listener's own raw connection cannot). Close both.
+//
+// A TCP listener gets TCP_DEFER_ACCEPT, and delayed ACKs (TCP_QUICKACK off
+// after listen, which would reset it; its connections inherit it): the
+// kernel's quick-ack mode would otherwise answer the request of every new
+// connection with an ACK segment of its own, where the answer can carry it.
+// A Socket acknowledges at once whenever it has to wait for input (Poll), so
+// a client whose Nagle algorithm holds back the rest of its request until
+// it is acknowledged never waits for the delayed-ACK timer.
 func ListenRaw(addr string) (net.Listener, *os.File, error) {
 	l, err := Listen(addr)
 	if err != nil {
@@ -35,6 +42,7 @@ func ListenRaw(addr string) (net.Listener, *os.File, error) {
 		if rc, err := tl.SyscallConn(); err == nil {
 			_ = rc.Control(func(fd uintptr) {
 				_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, DeferAcceptSecs)
+				_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
 			})
 		}
 	}
@@ -109,8 +117,11 @@ func (a *Acceptor) Conn() (int, error) {
 type Socket struct {
 	fd      int
 	timeout time.Duration
-	rexp    time.Time // of the poller read deadline last set
-	wexp    time.Time // of the poller write deadline last set
+	// ackOnWait: the connection came from a ListenRaw listener, with
+	// delayed ACKs; Poll acknowledges what was read before any wait.
+	ackOnWait bool
+	rexp      time.Time // of the poller read deadline last set
+	wexp      time.Time // of the poller write deadline last set
 
 	mu      sync.Mutex // f's creation against Abort
 	f       *os.File   // nil while raw
@@ -125,10 +136,10 @@ type Socket struct {
 	re     syscall.Errno
 }
 
-// NewSocket takes fd (non-blocking); timeout bounds each wait, renewed at
-// most once a second.
+// NewSocket takes fd (non-blocking), a connection accepted from a ListenRaw
+// listener; timeout bounds each wait, renewed at most once a second.
 func NewSocket(fd int, timeout time.Duration) *Socket {
-	return &Socket{fd: fd, timeout: timeout}
+	return &Socket{fd: fd, timeout: timeout, ackOnWait: true}
 }
 
 // deadlineSlack: a poller deadline is renewed once it is this old.
@@ -245,6 +256,11 @@ func (s *Socket) Poll() error {
 		return ErrSocketClosed
 	}
 	if s.f == nil && s.fd >= 0 {
+		if s.ackOnWait {
+			// Leaves delayed-ACK mode and acknowledges now (a no-op
+			// error on a unix socket).
+			_ = setsockoptInt(s.fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+		}
 		s.f = os.NewFile(uintptr(s.fd), "socket")
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // socketPair accepts one connection through ListenRaw and an Acceptor and
@@ -165,5 +167,52 @@ func TestSocketTryReadAndReset(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// unacked is how many segments the peer has sent that are not acknowledged.
+func unacked(t *testing.T, peer net.Conn) uint32 {
+	t.Helper()
+	rc, err := peer.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+		t.Fatal(err)
+	}
+	if ierr != nil {
+		t.Fatal(ierr)
+	}
+	return info.Unacked
+}
+
+// A connection from ListenRaw acknowledges its request with its answer (no
+// ACK segment of its own), but at once when it has to wait for more input:
+// a client whose Nagle algorithm holds the rest of its request back until
+// then must not wait for the delayed-ACK timer.
+func TestSocketDelaysAckUntilWait(t *testing.T) {
+	// The delayed-ACK timer (40 ms at least) could fire on a stalled
+	// machine between the peer's write and the first check: try again.
+	for try := 0; ; try++ {
+		s, peer := socketPair(t)
+		buf := make([]byte, 16)
+		if n, err := s.Read(buf); err != nil || n != 5 {
+			t.Fatalf("read %d %v", n, err)
+		}
+		if unacked(t, peer) != 1 {
+			if try < 3 {
+				continue
+			}
+			t.Fatal("the request was acknowledged at once: the listener is not in delayed-ACK mode")
+		}
+		if err := s.Poll(); err != nil {
+			t.Fatal(err)
+		}
+		if n := unacked(t, peer); n != 0 {
+			t.Fatalf("%d segments unacknowledged after Poll", n)
+		}
+		return
 	}
 }
