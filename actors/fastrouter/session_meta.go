@@ -80,6 +80,7 @@ func (s *session) Init(process gen.MetaProcess) error {
 
 func (s *session) Start() error {
 	defer s.sh.sessions.Add(-1)
+	defer s.picker.Close()
 	s.buf = make([]byte, bufSize)
 	fd := s.first
 	// The idle timer is not reset per connection (a timer-heap operation
@@ -183,9 +184,17 @@ func (s *session) serve(client *subscription.Socket) {
 	if !s.setNode(node) {
 		return
 	}
+	// recycle: the node has sent everything and closed, and reads nothing
+	// more from us: the connection ends with a reset rather than a FIN
+	// handshake, which spares both kernels a segment and the node a
+	// TIME_WAIT socket, and the socket serves the next request.
+	recycle := false
 	defer func() {
-		s.setNode(nil)
-		node.Close()
+		if s.setNode(nil) && recycle {
+			s.picker.Recycle(node)
+		} else {
+			node.Close()
+		}
 	}()
 
 	rx.Store(uint64(send))
@@ -216,12 +225,7 @@ func (s *session) serve(client *subscription.Socket) {
 	// The answer is complete: the client hears it before the node socket is
 	// closed and the session end reported.
 	client.Close()
-	if eof && bodyDone == nil {
-		// The node has sent everything and closed, and reads nothing more
-		// from us: end with a reset rather than a FIN handshake, which
-		// spares both kernels a segment and the node a TIME_WAIT socket.
-		abort(node)
-	}
+	recycle = eof && bodyDone == nil
 	if bodyDone != nil {
 		node.Close()
 		<-bodyDone
@@ -300,13 +304,6 @@ func (s *session) answerPlain(client *subscription.Socket, node subscription.Nod
 			}
 			return tx, true
 		}
-	}
-}
-
-// abort makes the coming close of a node socket send a reset.
-func abort(node subscription.NodeConn) {
-	if ns, ok := node.(*subscription.Socket); ok {
-		ns.Reset()
 	}
 }
 

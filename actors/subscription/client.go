@@ -46,6 +46,9 @@ type Picker struct {
 	c       Client
 	replies chan MessageNode
 	seq     uint64
+	// spare is a node socket whose connection was dissolved (Recycle), to
+	// connect again instead of opening a new one.
+	spare *Socket
 }
 
 // NewPicker makes a session's Picker.
@@ -81,7 +84,7 @@ func (p *Picker) Connect(mp gen.MetaProcess, key string, first func(MessageNode)
 		if first != nil {
 			payload = first(node)
 		}
-		conn, err := DialSend(node.Address, p.c.Timeout, payload)
+		conn, err := p.dial(node.Address, payload)
 		if err == nil {
 			return conn, node, nil
 		}
@@ -96,6 +99,45 @@ func (p *Picker) Connect(mp gen.MetaProcess, key string, first func(MessageNode)
 			return nil, MessageNode{}, fmt.Errorf("%w: %s: %w", ErrAllFailed, key, err)
 		}
 		pick.Failed, pick.FailedKey = node.Address, node.Key
+	}
+}
+
+// dial connects to a node address as DialSend does, on the spare socket
+// when there is one for its address family.
+func (p *Picker) dial(addr string, first []byte) (NodeConn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || p.spare == nil || p.spare.domain != domainOf(ap) {
+		return DialSend(addr, p.c.Timeout, first)
+	}
+	s := p.spare
+	p.spare = nil
+	if err := s.connect(ap, first); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Recycle ends a node connection whose node has sent everything, closed,
+// and reads nothing more: a reset (Socket.Reset) dissolves it and the
+// socket, back in the closed state, is kept for the next Connect. Opening
+// and closing a socket per request (its file, inode and poller
+// registration) costs a router more than the connect itself. Any other
+// connection is closed.
+func (p *Picker) Recycle(c NodeConn) {
+	s, ok := c.(*Socket)
+	if !ok || p.spare != nil || !s.dissolve() {
+		c.Close()
+		return
+	}
+	p.spare = s
+}
+
+// Close closes the spare socket; the Picker stays usable.
+func (p *Picker) Close() {
+	if p.spare != nil {
+		p.spare.Close()
+		p.spare = nil
 	}
 }
 
@@ -201,33 +243,25 @@ func DialSend(addr string, timeout time.Duration, first []byte) (NodeConn, error
 // written and, often, the answer read and the socket closed without the
 // socket ever meeting the poller.
 func dialRaw(ap netip.AddrPort, timeout time.Duration, first []byte) (NodeConn, error) {
-	domain := syscall.AF_INET
-	if !ap.Addr().Unmap().Is4() {
-		domain = syscall.AF_INET6
-	}
+	domain := domainOf(ap)
 	fd, err := syscall.Socket(domain, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	// Delayed ACKs, set before the connect: the kernel then holds back the
-	// last ACK of the handshake for the request to carry, and the node's
-	// answer is acknowledged by the segment that follows it from us (or by
-	// the reset a router closes with), not by ACK segments of their own,
-	// which quick-ack mode sends at the start of every connection.
-	_ = setsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
-	if e := connectRaw(fd, ap); e != 0 && e != syscall.EINPROGRESS {
-		closeRaw(fd)
-		return nil, os.NewSyscallError("connect", e)
-	}
-	// A loopback connection is established (or refused) by connect itself,
-	// and the request fits the empty socket buffer; otherwise the write
-	// waits on the poller for the connection.
-	s := &Socket{fd: fd, timeout: timeout}
-	if _, err := s.Write(first); err != nil {
+	s := &Socket{fd: fd, timeout: timeout, domain: domain}
+	if err := s.connect(ap, first); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// domainOf is the socket address family for ap.
+func domainOf(ap netip.AddrPort) int {
+	if ap.Addr().Unmap().Is4() {
+		return syscall.AF_INET
+	}
+	return syscall.AF_INET6
 }
 
 // cause is the system error of a dial error ("Connection refused"), as

@@ -91,6 +91,24 @@ func connectRaw(fd int, ap netip.AddrPort) syscall.Errno {
 	}
 }
 
+// disconnectRaw dissolves a TCP connection with a reset (a connect to
+// AF_UNSPEC, the kernel's disconnect): the socket returns to the closed
+// state, from which it may connect again.
+func disconnectRaw(fd int) syscall.Errno {
+	sa := syscall.RawSockaddrInet6{Family: syscall.AF_UNSPEC}
+	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	return e
+}
+
+// takeErrorRaw reads and clears a socket's pending error (SO_ERROR).
+func takeErrorRaw(fd int) syscall.Errno {
+	var v int32
+	n := uint32(unsafe.Sizeof(v))
+	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.SOL_SOCKET, syscall.SO_ERROR,
+		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&n)), 0)
+	return e
+}
+
 // setsockoptInt sets an int socket option.
 func setsockoptInt(fd, level, opt, value int) syscall.Errno {
 	v := int32(value)

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // ErrSocketClosed: a Socket was aborted.
@@ -120,8 +120,11 @@ type Socket struct {
 	// ackOnWait: the connection came from a ListenRaw listener, with
 	// delayed ACKs; Poll acknowledges what was read before any wait.
 	ackOnWait bool
-	rexp      time.Time // of the poller read deadline last set
-	wexp      time.Time // of the poller write deadline last set
+	// domain is the address family of a socket we connect (dialRaw), 0
+	// for an accepted one.
+	domain int
+	rexp   time.Time // of the poller read deadline last set
+	wexp   time.Time // of the poller write deadline last set
 
 	mu      sync.Mutex // f's creation against Abort
 	f       *os.File   // nil while raw
@@ -275,17 +278,42 @@ func (s *Socket) TryRead(p []byte) (int, syscall.Errno) {
 	return ReadNonblock(s.fd, p)
 }
 
-// Reset ends the connection with a reset instead of a FIN handshake (a
-// connect to AF_UNSPEC: the kernel's disconnect), for a connection whose
-// peer has closed and will read nothing more: it spares both kernels a
-// segment and the peer a TIME_WAIT socket, and leaves Close nothing costly
-// to do. Later reads and writes fail.
-func (s *Socket) Reset() {
-	if s.fd < 0 {
-		return
+// connect connects the socket (new, or dissolved by dissolve) to a node
+// and writes first to it.
+func (s *Socket) connect(ap netip.AddrPort, first []byte) error {
+	// Delayed ACKs, set before the connect (a dissolved connection has
+	// lost them): the kernel then holds back the last ACK of the handshake
+	// for the request to carry, and the node's answer is acknowledged by
+	// the segment that follows it from us (or by the reset a router closes
+	// with), not by ACK segments of their own, which quick-ack mode sends
+	// at the start of every connection.
+	_ = setsockoptInt(s.fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
+	if e := connectRaw(s.fd, ap); e != 0 && e != syscall.EINPROGRESS {
+		return os.NewSyscallError("connect", e)
 	}
-	sa := syscall.RawSockaddrInet6{Family: syscall.AF_UNSPEC}
-	_, _, _ = syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(s.fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	// A loopback connection is established (or refused) by connect itself,
+	// and the request fits the empty socket buffer; otherwise the write
+	// waits on the poller for the connection.
+	_, err := s.Write(first)
+	return err
+}
+
+// dissolve resets a connection we connected (Reset) and reports whether
+// the socket can connect again: not when it was aborted.
+func (s *Socket) dissolve() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.domain == 0 || s.fd < 0 || s.aborted.Load() {
+		return false
+	}
+	if disconnectRaw(s.fd) != 0 {
+		return false
+	}
+	// The reset left the socket's error set (ECONNRESET) until the next
+	// connect clears it. Taken now, so that the runtime poller, which may
+	// look at the socket while it connects again, never sees the error
+	// alone and takes the socket for a broken one ("not pollable").
+	return takeErrorRaw(s.fd) == 0
 }
 
 // SetDeadline, SetReadDeadline and SetWriteDeadline set a poller deadline
@@ -343,8 +371,8 @@ func (s *Socket) Close() error {
 		if e := closeRaw(s.fd); e != 0 {
 			err = os.NewSyscallError("close", e)
 		}
-		s.fd = -1
 	}
+	s.fd = -1 // its number may be reused at once
 	if errors.Is(err, os.ErrClosed) {
 		err = nil // aborted
 	}

@@ -3,6 +3,7 @@ package subscription
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -161,7 +162,9 @@ func TestSocketTryReadAndReset(t *testing.T) {
 	if n, err := s.Read(buf); n != 0 || !errors.Is(err, io.EOF) {
 		t.Fatalf("read after the peer closed: %d %v", n, err)
 	}
-	s.Reset()
+	if e := disconnectRaw(s.fd); e != 0 {
+		t.Fatal(e)
+	}
 	if _, err := s.Write([]byte("x")); err == nil {
 		t.Fatal("write after reset")
 	}
@@ -214,5 +217,53 @@ func TestSocketDelaysAckUntilWait(t *testing.T) {
 			t.Fatalf("%d segments unacknowledged after Poll", n)
 		}
 		return
+	}
+}
+
+// A node connection that ended with the node's close is dissolved and its
+// socket connects again for the next request, raw or polled.
+func TestPickerReusesNodeSocket(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() { // the node: answers each request with its number, then closes
+		for i := 0; ; i++ {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			req := make([]byte, 5)
+			if _, err := io.ReadFull(c, req); err == nil {
+				fmt.Fprintf(c, "%s %d", req, i)
+			}
+			c.Close()
+		}
+	}()
+	p := NewPicker(Client{Timeout: 5 * time.Second})
+	t.Cleanup(p.Close)
+	var first NodeConn
+	for i := 0; i < 20; i++ {
+		c, err := p.dial(l.Addr().String(), []byte("hello"))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if i == 0 {
+			first = c
+		} else if c != first {
+			t.Fatalf("request %d: a new socket", i)
+		}
+		if i%2 == 1 {
+			// As a router's reads that wait: through the runtime poller.
+			if err := c.(*Socket).Poll(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := io.ReadAll(c)
+		if want := fmt.Sprintf("hello %d", i); err != nil || string(got) != want {
+			t.Fatalf("request %d: %q %v, want %q", i, got, err, want)
+		}
+		p.Recycle(c)
 	}
 }
