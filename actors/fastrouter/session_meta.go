@@ -242,14 +242,16 @@ func (s *session) serve(client *subscription.Socket) {
 // so the client is woken once for answer and end instead of twice. When the
 // node has nothing more yet, the held chunk is written before the session
 // waits, so nothing is delayed.
+//
+// The node was only just sent the request, so the first read is one that
+// waits (it tries once first) rather than a try that would find nothing.
 func (s *session) answer(client *subscription.Socket, node subscription.NodeConn, buf []byte, addr string) (tx uint64, eof bool) {
 	ns, ok := node.(*subscription.Socket)
 	if !ok {
 		return s.answerPlain(client, node, buf, addr)
 	}
 	held := 0
-	for {
-		n, e := ns.TryRead(buf[held:])
+	for n, e := 0, syscall.EAGAIN; ; n, e = ns.TryRead(buf[held:]) {
 		if e == syscall.EAGAIN {
 			if held > 0 {
 				if _, err := client.Write(buf[:held]); err != nil {

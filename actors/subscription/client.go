@@ -248,6 +248,11 @@ func dialRaw(ap netip.AddrPort, timeout time.Duration, first []byte) (NodeConn, 
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
+	// TCP_DEFER_ACCEPT on a connecting socket has the kernel hold back the
+	// last ACK of the handshake for the request to carry (as it does in
+	// delayed-ACK mode, which a reset connection loses, while this stays
+	// for the socket's next connects).
+	_ = setsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, 1)
 	s := &Socket{fd: fd, timeout: timeout, domain: domain}
 	if err := s.connect(ap, first); err != nil {
 		s.Close()

@@ -281,13 +281,6 @@ func (s *Socket) TryRead(p []byte) (int, syscall.Errno) {
 // connect connects the socket (new, or dissolved by dissolve) to a node
 // and writes first to it.
 func (s *Socket) connect(ap netip.AddrPort, first []byte) error {
-	// Delayed ACKs, set before the connect (a dissolved connection has
-	// lost them): the kernel then holds back the last ACK of the handshake
-	// for the request to carry, and the node's answer is acknowledged by
-	// the segment that follows it from us (or by the reset a router closes
-	// with), not by ACK segments of their own, which quick-ack mode sends
-	// at the start of every connection.
-	_ = setsockoptInt(s.fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 0)
 	if e := connectRaw(s.fd, ap); e != 0 && e != syscall.EINPROGRESS {
 		return os.NewSyscallError("connect", e)
 	}
