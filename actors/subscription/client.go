@@ -119,15 +119,20 @@ func (p *Picker) dial(addr string, first []byte) (NodeConn, error) {
 }
 
 // Recycle ends a node connection whose node has sent everything, closed,
-// and reads nothing more: a reset (Socket.Reset) dissolves it and the
-// socket, back in the closed state, is kept for the next Connect. Opening
-// and closing a socket per request (its file, inode and poller
-// registration) costs a router more than the connect itself. Any other
-// connection is closed.
+// and reads nothing more: a reset (a connect to AF_UNSPEC) dissolves it,
+// which spares both kernels the FIN handshake and the node a TIME_WAIT
+// socket, and the socket, back in the closed state, is kept for the next
+// Connect: opening and closing a socket per request (its file, inode and
+// poller registration) costs a router more than the connect itself. A
+// connection without a descriptor is closed.
 func (p *Picker) Recycle(c NodeConn) {
 	s, ok := c.(*Socket)
-	if !ok || p.spare != nil || !s.dissolve() {
+	if !ok {
 		c.Close()
+		return
+	}
+	if !s.dissolve() || p.spare != nil {
+		s.Close()
 		return
 	}
 	p.spare = s

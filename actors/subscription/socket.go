@@ -98,9 +98,11 @@ func (a *Acceptor) Conn() (int, error) {
 	return -1, os.NewSyscallError("accept4", a.err)
 }
 
-// Socket is an accepted connection: a raw non-blocking descriptor, read and
-// written with plain system calls as long as they do not block, and handed
-// to the runtime poller (an *os.File) only the first time one would.
+// Socket is an accepted connection (NewSocket) or one to a node (dialRaw,
+// connected again after a reset: Picker.Recycle): a raw non-blocking
+// descriptor, read and written with plain system calls as long as they do
+// not block, and handed to the runtime poller (an *os.File) only the first
+// time one would.
 //
 // Why: a uwsgi client sends its whole request before the connection is even
 // accepted (TCP_DEFER_ACCEPT), and an answer of a few kilobytes fits the
