@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ergo.services/ergo/gen"
+	"imperial/internal/nbio"
 )
 
 // Errors of Client.
@@ -257,7 +258,7 @@ func dialRaw(ap netip.AddrPort, timeout time.Duration, first []byte) (NodeConn, 
 	// last ACK of the handshake for the request to carry (as it does in
 	// delayed-ACK mode, which a reset connection loses, while this stays
 	// for the socket's next connects).
-	_ = setsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, 1)
+	_ = nbio.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_DEFER_ACCEPT, 1)
 	s := &Socket{fd: fd, timeout: timeout, domain: domain}
 	if err := s.connect(ap, first); err != nil {
 		s.Close()

@@ -13,7 +13,7 @@
 // directly (Shared, shared.go), without a message per request. The sockets
 // of the uwsgi request path (routers and workers alike) are raw non-blocking
 // descriptors that meet the runtime poller only when a call would block
-// (Socket, Acceptor, ListenRaw in socket.go; raw system calls in rawsys.go).
+// (Socket, Acceptor, ListenRaw in socket.go; raw system calls in internal/nbio).
 //
 // The announcer (announcer.go) is the subscriber side: one actor per
 // --subscribe-to / --subscribe2 that announces at start, one second later and

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"imperial/internal/nbio"
 )
 
 // ErrSocketClosed: a Socket was aborted.
@@ -156,7 +158,7 @@ func (s *Socket) Read(p []byte) (int, error) {
 		return 0, ErrSocketClosed
 	}
 	if s.f == nil {
-		n, e := ReadNonblock(s.fd, p)
+		n, e := nbio.Read(s.fd, p)
 		switch {
 		case e == 0 && n == 0 && len(p) > 0:
 			return 0, io.EOF
@@ -174,7 +176,7 @@ func (s *Socket) Read(p []byte) (int, error) {
 		_ = s.f.SetReadDeadline(s.rexp)
 	}
 	// Through the file's raw connection, so that the read itself is a raw
-	// call too (rawsys.go), as on the raw path.
+	// call too (internal/nbio), as on the raw path.
 	if s.rc == nil {
 		rc, err := s.f.SyscallConn()
 		if err != nil {
@@ -197,7 +199,7 @@ func (s *Socket) Read(p []byte) (int, error) {
 }
 
 func (s *Socket) readStep(fd uintptr) bool {
-	n, e := ReadNonblock(int(fd), s.rbuf)
+	n, e := nbio.Read(int(fd), s.rbuf)
 	if e == syscall.EAGAIN {
 		return false
 	}
@@ -224,7 +226,7 @@ func (s *Socket) write(p []byte, flags int) (int, error) {
 	done := 0
 	if s.f == nil {
 		for done < len(p) {
-			n, e := writeNonblock(s.fd, p[done:], flags)
+			n, e := nbio.Send(s.fd, p[done:], flags)
 			if e == syscall.EAGAIN {
 				break
 			}
@@ -264,7 +266,7 @@ func (s *Socket) Poll() error {
 		if s.ackOnWait {
 			// Leaves delayed-ACK mode and acknowledges now (a no-op
 			// error on a unix socket).
-			_ = setsockoptInt(s.fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+			_ = nbio.SetsockoptInt(s.fd, syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
 		}
 		s.f = os.NewFile(uintptr(s.fd), "socket")
 	}
@@ -277,13 +279,13 @@ func (s *Socket) TryRead(p []byte) (int, syscall.Errno) {
 	if s.aborted.Load() || s.fd < 0 {
 		return 0, syscall.EBADF
 	}
-	return ReadNonblock(s.fd, p)
+	return nbio.Read(s.fd, p)
 }
 
 // connect connects the socket (new, or dissolved by dissolve) to a node
 // and writes first to it.
 func (s *Socket) connect(ap netip.AddrPort, first []byte) error {
-	if e := connectRaw(s.fd, ap); e != 0 && e != syscall.EINPROGRESS {
+	if e := nbio.Connect(s.fd, ap); e != 0 && e != syscall.EINPROGRESS {
 		return os.NewSyscallError("connect", e)
 	}
 	// A loopback connection is established (or refused) by connect itself,
@@ -301,14 +303,14 @@ func (s *Socket) dissolve() bool {
 	if s.domain == 0 || s.fd < 0 || s.aborted.Load() {
 		return false
 	}
-	if disconnectRaw(s.fd) != 0 {
+	if nbio.Disconnect(s.fd) != 0 {
 		return false
 	}
 	// The reset left the socket's error set (ECONNRESET) until the next
 	// connect clears it. Taken now, so that the runtime poller, which may
 	// look at the socket while it connects again, never sees the error
 	// alone and takes the socket for a broken one ("not pollable").
-	return takeErrorRaw(s.fd) == 0
+	return nbio.TakeError(s.fd) == 0
 }
 
 // SetDeadline, SetReadDeadline and SetWriteDeadline set a poller deadline
@@ -363,7 +365,7 @@ func (s *Socket) Close() error {
 	case s.f != nil:
 		err = s.f.Close() // f stays: a reader may still hold it and then fails
 	case s.fd >= 0:
-		if e := closeRaw(s.fd); e != 0 {
+		if e := nbio.Close(s.fd); e != 0 {
 			err = os.NewSyscallError("close", e)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"imperial/internal/nbio"
 )
 
 // socketPair accepts one connection through ListenRaw and an Acceptor and
@@ -162,7 +163,7 @@ func TestSocketTryReadAndReset(t *testing.T) {
 	if n, err := s.Read(buf); n != 0 || !errors.Is(err, io.EOF) {
 		t.Fatalf("read after the peer closed: %d %v", n, err)
 	}
-	if e := disconnectRaw(s.fd); e != 0 {
+	if e := nbio.Disconnect(s.fd); e != 0 {
 		t.Fatal(e)
 	}
 	if _, err := s.Write([]byte("x")); err == nil {

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"ergo.services/ergo/gen"
@@ -44,6 +45,7 @@ type conn struct {
 	done       chan struct{}
 	termOnce   sync.Once
 	nc         net.Conn
+	rc         syscall.RawConn // nc's descriptor, for raw writes; nil if it has none
 	tail       []byte
 	joinedFlag atomic.Bool
 
@@ -109,6 +111,11 @@ func (c *conn) Join(nc net.Conn, _ string, _ gen.NetworkDial, tail []byte) error
 		return ErrAlreadyJoined
 	}
 	c.nc = nc
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+		}
+	}
 	c.tail = tail
 	close(c.joined)
 	go c.ticker()

@@ -3,10 +3,13 @@ package dist
 import (
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"imperial/internal/nbio"
 )
 
 // spinFor is how long a reader that just had input polls its socket before it
@@ -71,11 +74,35 @@ func (s *spinReader) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	n, err := s.nc.Read(p)
+	n, err := s.read(p)
 	if n > 0 {
 		s.last = time.Now()
 	}
 	return n, err
+}
+
+// read waits in the poller until the socket has input, then reads it with a
+// raw system call (internal/nbio: the runtime's syscall bookkeeping would wake
+// sysmon every time the reader comes back from an idle wait).
+func (s *spinReader) read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var n int
+	var errno syscall.Errno
+	err := s.rc.Read(func(fd uintptr) bool {
+		n, errno = nbio.Read(int(fd), p)
+		return errno != syscall.EAGAIN
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errno != 0:
+		return 0, os.NewSyscallError("read", errno)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // spin polls from start until data arrives or spinFor passes; ok with n > 0
@@ -86,7 +113,11 @@ func (s *spinReader) spin(p []byte, start time.Time) (n int, ok bool) {
 	for {
 		var rerr error
 		err := s.rc.Read(func(fd uintptr) bool {
-			n, rerr = syscall.Read(int(fd), p)
+			var e syscall.Errno
+			n, e = nbio.Read(int(fd), p)
+			if e != 0 {
+				rerr = e
+			}
 			return true
 		})
 		now := time.Now()

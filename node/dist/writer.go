@@ -3,10 +3,13 @@ package dist
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
+	"syscall"
 	"time"
 
 	"ergo.services/ergo/gen"
 
+	"imperial/internal/nbio"
 	"imperial/node/etf"
 )
 
@@ -131,7 +134,7 @@ func (c *conn) flush() error {
 				c.wdeadline = now
 			}
 			var n int
-			n, err = c.nc.Write(buf)
+			n, err = c.writeAll(buf)
 			c.bytesOut.Add(uint64(n))
 		}
 		// keep the buffer for the next round unless one huge frame grew it
@@ -230,4 +233,34 @@ func appendAtom(buf []byte, a string) []byte {
 		return append(append(buf, tagSmallAtom8, byte(len(a))), a...)
 	}
 	return append(binary.BigEndian.AppendUint16(append(buf, tagAtomU8), uint16(len(a))), a...)
+}
+
+// writeAll writes buf whole, waiting in the poller (and its write deadline)
+// whenever the socket buffer is full; the writes themselves are raw system
+// calls (internal/nbio), which do not wake the runtime's sysmon.
+func (c *conn) writeAll(buf []byte) (int, error) {
+	if c.rc == nil {
+		return c.nc.Write(buf)
+	}
+	done := 0
+	var errno syscall.Errno
+	err := c.rc.Write(func(fd uintptr) bool {
+		for done < len(buf) {
+			n, e := nbio.Write(int(fd), buf[done:])
+			switch e {
+			case 0:
+				done += n
+			case syscall.EAGAIN:
+				return false
+			default:
+				errno = e
+				return true
+			}
+		}
+		return true
+	})
+	if err == nil && errno != 0 {
+		err = os.NewSyscallError("write", errno)
+	}
+	return done, err
 }

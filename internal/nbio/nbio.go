@@ -1,22 +1,24 @@
-package subscription
+// Package nbio makes system calls on non-blocking sockets with RawSyscall.
+//
+// Why not syscall.Read and friends: these calls never wait, so the
+// runtime's syscall bookkeeping around them buys nothing, and costs twice.
+// Its entry and exit show in a router's profile. A P found "in a syscall" by
+// sysmon during a slow loopback connect or close (tens of µs of TCP work) is
+// handed to another thread and taken back on return, a thread wake-up and a
+// futex sleep per hand-off, while the retakes keep sysmon itself polling every
+// 20 µs (it backs off only when it has nothing to retake). And every syscall
+// entered while all Ps were idle wakes a deep-sleeping sysmon (a futex wake)
+// and resets it to 20 µs polls: a node whose P idles between calls paid a
+// tenth of its CPU for sysmon. Raw calls leave sysmon asleep.
+//
+// Only for descriptors in non-blocking mode: a raw call that blocks holds its P.
+package nbio
 
 import (
 	"net/netip"
 	"syscall"
 	"unsafe"
 )
-
-// System calls on non-blocking sockets, made with RawSyscall.
-//
-// Why not syscall.Read and friends: these calls never wait, so the
-// runtime's syscall bookkeeping around them buys nothing, and costs twice.
-// Its entry and exit show in a router's profile; and a P found "in a
-// syscall" by sysmon during a slow loopback connect or close (tens of µs of
-// TCP work) is handed to another thread and taken back on return, a thread
-// wake-up and a futex sleep per hand-off, while the retakes keep sysmon
-// itself polling every 20 µs (it backs off only when it has nothing to
-// retake): the hand-offs and sysmon's wake-ups cost a router under load
-// more CPU than its own code.
 
 func ptr(p []byte) uintptr {
 	if len(p) == 0 {
@@ -25,9 +27,9 @@ func ptr(p []byte) uintptr {
 	return uintptr(unsafe.Pointer(unsafe.SliceData(p)))
 }
 
-// ReadNonblock reads from a non-blocking descriptor: n, or 0 and the errno
+// Read reads from a non-blocking descriptor: n, or 0 and the errno
 // (EAGAIN when there is nothing to read; 0, 0 at the end of the stream).
-func ReadNonblock(fd int, p []byte) (int, syscall.Errno) {
+func Read(fd int, p []byte) (int, syscall.Errno) {
 	for {
 		r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), ptr(p), uintptr(len(p)))
 		if e != syscall.EINTR {
@@ -39,7 +41,12 @@ func ReadNonblock(fd int, p []byte) (int, syscall.Errno) {
 	}
 }
 
-func writeNonblock(fd int, p []byte, flags int) (int, syscall.Errno) {
+// Write writes to a non-blocking descriptor: n, or 0 and the errno (EAGAIN
+// when the socket buffer is full).
+func Write(fd int, p []byte) (int, syscall.Errno) { return Send(fd, p, 0) }
+
+// Send is send(2): Write with MSG_* flags.
+func Send(fd int, p []byte, flags int) (int, syscall.Errno) {
 	for {
 		var r uintptr
 		var e syscall.Errno
@@ -57,14 +64,15 @@ func writeNonblock(fd int, p []byte, flags int) (int, syscall.Errno) {
 	}
 }
 
-func closeRaw(fd int) syscall.Errno {
+// Close closes a descriptor.
+func Close(fd int) syscall.Errno {
 	_, _, e := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
 	return e
 }
 
-// connectRaw starts a connect of a non-blocking socket: 0 when connected,
+// Connect starts a connect of a non-blocking socket: 0 when connected,
 // EINPROGRESS when under way.
-func connectRaw(fd int, ap netip.AddrPort) syscall.Errno {
+func Connect(fd int, ap netip.AddrPort) syscall.Errno {
 	var p unsafe.Pointer
 	var n uintptr
 	port := ap.Port()
@@ -91,17 +99,17 @@ func connectRaw(fd int, ap netip.AddrPort) syscall.Errno {
 	}
 }
 
-// disconnectRaw dissolves a TCP connection with a reset (a connect to
+// Disconnect dissolves a TCP connection with a reset (a connect to
 // AF_UNSPEC, the kernel's disconnect): the socket returns to the closed
 // state, from which it may connect again.
-func disconnectRaw(fd int) syscall.Errno {
+func Disconnect(fd int) syscall.Errno {
 	sa := syscall.RawSockaddrInet6{Family: syscall.AF_UNSPEC}
 	_, _, e := syscall.RawSyscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	return e
 }
 
-// takeErrorRaw reads and clears a socket's pending error (SO_ERROR).
-func takeErrorRaw(fd int) syscall.Errno {
+// TakeError reads and clears a socket's pending error (SO_ERROR).
+func TakeError(fd int) syscall.Errno {
 	var v int32
 	n := uint32(unsafe.Sizeof(v))
 	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.SOL_SOCKET, syscall.SO_ERROR,
@@ -109,8 +117,8 @@ func takeErrorRaw(fd int) syscall.Errno {
 	return e
 }
 
-// setsockoptInt sets an int socket option.
-func setsockoptInt(fd, level, opt, value int) syscall.Errno {
+// SetsockoptInt sets an int socket option.
+func SetsockoptInt(fd, level, opt, value int) syscall.Errno {
 	v := int32(value)
 	_, _, e := syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
 		uintptr(unsafe.Pointer(&v)), unsafe.Sizeof(v), 0)
