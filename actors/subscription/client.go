@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ergo.services/ergo/gen"
+
 	"imperial/internal/nbio"
 )
 

@@ -177,15 +177,12 @@ func (s *Socket) Read(p []byte) (int, error) {
 	}
 	// Through the file's raw connection, so that the read itself is a raw
 	// call too (internal/nbio), as on the raw path.
-	if s.rc == nil {
-		rc, err := s.f.SyscallConn()
-		if err != nil {
-			return s.f.Read(p)
-		}
-		s.rc, s.readFn = rc, s.readStep
+	rc, err := s.rawConn()
+	if err != nil {
+		return s.f.Read(p)
 	}
 	s.rbuf, s.rn, s.re = p, 0, 0
-	err := s.rc.Read(s.readFn)
+	err = rc.Read(s.readFn)
 	s.rbuf = nil
 	switch {
 	case err != nil:
@@ -225,19 +222,10 @@ func (s *Socket) write(p []byte, flags int) (int, error) {
 	}
 	done := 0
 	if s.f == nil {
-		for done < len(p) {
-			n, e := nbio.Send(s.fd, p[done:], flags)
-			if e == syscall.EAGAIN {
-				break
-			}
-			if e != 0 && flags != 0 {
-				flags = 0 // not a TCP socket: plain writes
-				continue
-			}
-			if e != 0 {
-				return done, os.NewSyscallError("write", e)
-			}
-			done += n
+		n, e := sendAll(s.fd, p, &flags)
+		done = n
+		if e != 0 && e != syscall.EAGAIN {
+			return done, os.NewSyscallError("write", e)
 		}
 		if done == len(p) {
 			return done, nil
@@ -250,8 +238,55 @@ func (s *Socket) write(p []byte, flags int) (int, error) {
 		s.wexp = now.Add(s.timeout)
 		_ = s.f.SetWriteDeadline(s.wexp)
 	}
-	n, err := s.f.Write(p[done:])
-	return done + n, err
+	// Through the file's raw connection, which tries the raw send before
+	// it waits, and holds the descriptor against a concurrent Abort.
+	rc, err := s.rawConn()
+	if err != nil {
+		n, err := s.f.Write(p[done:])
+		return done + n, err
+	}
+	var e syscall.Errno
+	err = rc.Write(func(fd uintptr) bool {
+		var n int
+		n, e = sendAll(int(fd), p[done:], &flags)
+		done += n
+		return e != syscall.EAGAIN
+	})
+	if err == nil && e != 0 {
+		err = os.NewSyscallError("write", e)
+	}
+	return done, err
+}
+
+// sendAll sends p until it is all written or the socket refuses more
+// (EAGAIN, or another errno). Flags are dropped, for good, by a socket that
+// rejects them (a unix socket and MSG_MORE).
+func sendAll(fd int, p []byte, flags *int) (int, syscall.Errno) {
+	done := 0
+	for done < len(p) {
+		n, e := nbio.Send(fd, p[done:], *flags)
+		if e != 0 && e != syscall.EAGAIN && *flags != 0 {
+			*flags = 0
+			continue
+		}
+		if e != 0 {
+			return done, e
+		}
+		done += n
+	}
+	return done, 0
+}
+
+// rawConn is the polled file's raw connection, kept for later calls.
+func (s *Socket) rawConn() (syscall.RawConn, error) {
+	if s.rc == nil {
+		rc, err := s.f.SyscallConn()
+		if err != nil {
+			return nil, err
+		}
+		s.rc, s.readFn = rc, s.readStep
+	}
+	return s.rc, nil
 }
 
 // Poll hands the socket to the runtime poller, so that calls can wait on
