@@ -255,12 +255,17 @@ func TestUWSGIVassals(t *testing.T) {
 	if !strings.Contains(string(out), "*** has_emperor mode detected (fd: 3) ***\n[uWSGI] getting INI configuration from web.ini") {
 		t.Errorf("vassal output lacks has_emperor:\n%s", out)
 	}
-	doc := stats(t, statsAddr)
-	vs, _ := doc["vassals"].([]any)
-	if len(vs) != 1 || vs[0].(map[string]any)["id"] != "web.ini" || vs[0].(map[string]any)["accepting"] != float64(1) ||
-		vs[0].(map[string]any)["pid"] != float64(v.OSPid) {
-		t.Errorf("stats vassals: %v", doc["vassals"])
-	}
+	// the vassal's "accepting" message may reach the emperor after its
+	// first request was served
+	peers.WaitFor(t, 30*time.Second, func() error {
+		doc := stats(t, statsAddr)
+		vs, _ := doc["vassals"].([]any)
+		if len(vs) != 1 || vs[0].(map[string]any)["id"] != "web.ini" || vs[0].(map[string]any)["accepting"] != float64(1) ||
+			vs[0].(map[string]any)["pid"] != float64(v.OSPid) {
+			return fmt.Errorf("stats vassals: %v", doc["vassals"])
+		}
+		return nil
+	})
 
 	// touch → byte 1 → graceful reload in place (same master pid)
 	later := time.Now().Add(2 * time.Second)
