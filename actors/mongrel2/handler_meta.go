@@ -419,7 +419,11 @@ func (h *handler) handle(frame []byte, publish func([]byte) error) {
 		}
 		defer up.f.Close()
 		if !h.sh.opts.KeepUploads {
-			defer os.Remove(up.path)
+			// unlinked at once: the open descriptor still reads it, and
+			// nothing is left behind by a slow app or a crash
+			if err := os.Remove(up.path); err != nil {
+				h.Log().Warning("mongrel2 handler %d: connection %s: %s", h.n, req.ConnID, err)
+			}
 		}
 		h.uploads.Add(1)
 		body, size = up.f, up.size

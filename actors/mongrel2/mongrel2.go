@@ -89,7 +89,7 @@ type Options struct {
 	// chroot; --chdir); "" uses them as they are.
 	Chroot string
 	// KeepUploads leaves spooled upload files in place (by default the
-	// handler removes each once its request is answered; Mongrel2 never does).
+	// handler unlinks each as soon as it has opened it; Mongrel2 never does).
 	KeepUploads bool
 	// ServerName is SERVER_NAME; "" means the host name.
 	ServerName string

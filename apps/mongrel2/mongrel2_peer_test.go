@@ -412,6 +412,7 @@ func TestCLI(t *testing.T) {
 	httpAddr := peers.FreeAddr(t)
 	c := peers.Start(t, nil, bin, "--zeromq", json, "--zeromq", tnet, "-p", "4", "--threads", "2",
 		"--module", "werkzeug.testapp:test_app", "--http", httpAddr, "--chdir", m2.UploadRoot())
+	c.LogOnFailure(t, "imperial")
 	ok := func(url string) func() error {
 		return func() error {
 			resp, err := client.Get(url)

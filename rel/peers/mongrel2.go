@@ -108,6 +108,11 @@ servers = [main]
 		t.Fatalf("m2sh load: %v\n%s\n%s", err, out, conf)
 	}
 	m.Start(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("mongrel2 error log:\n%s", m.ErrorLog())
+		}
+	})
 	return m
 }
 
